@@ -1,0 +1,24 @@
+"""fastconv: a CPU inference engine for ONNX convolutional networks."""
+from fastconv.errors import (
+    FastconvError,
+    InvalidInputError,
+    InvalidModelError,
+    ResourceLimitError,
+    UnsupportedError,
+)
+from fastconv.ops import supported_ops
+from fastconv.runtime import InferenceSession, NodeArg
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FastconvError", "InvalidInputError", "InvalidModelError", "ResourceLimitError", "UnsupportedError",
+    "InferenceSession", "NodeArg", "supported_ops", "compare_with_onnxruntime", "__version__",
+]
+
+
+def compare_with_onnxruntime(model, inputs=None, rtol=1e-4, atol=1e-5, **kwargs):
+    """Run `model` in fastconv and onnxruntime on the same inputs; see fastconv.tools.verify."""
+    from fastconv.tools.verify import compare_with_onnxruntime as _compare
+
+    return _compare(model, inputs, rtol=rtol, atol=atol, **kwargs)

@@ -1,0 +1,3 @@
+from fastconv.graph.ir import Graph, Node, TensorInfo
+
+__all__ = ["Graph", "Node", "TensorInfo"]

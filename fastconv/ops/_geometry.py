@@ -1,0 +1,78 @@
+"""The one copy of the sliding-window shape rules (Conv, ConvTranspose, pooling).
+
+Shape inference, reference semantics and kernels all call these; nothing else computes padding or output sizes.
+"""
+from __future__ import annotations
+
+import math
+
+AUTO_PADS = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
+
+
+def same_pads(in_size: int, kernel: int, stride: int, dilation: int, upper: bool) -> tuple[int, int]:
+    """auto_pad SAME_*: output = ceil(in / stride), the odd pixel of padding at the end (UPPER) or start."""
+    out = -(-in_size // stride)
+    total = max(0, (out - 1) * stride + (kernel - 1) * dilation + 1 - in_size)
+    small, big = total // 2, total - total // 2
+    return (small, big) if upper else (big, small)
+
+
+def window_pads(in_shape, kernel, strides, dilations, pads, auto_pad) -> tuple[list[int], list[int]]:
+    """Explicit (begin, end) pads per spatial axis for Conv and pooling."""
+    n = len(in_shape)
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        pairs = [same_pads(in_shape[i], kernel[i], strides[i], dilations[i], auto_pad == "SAME_UPPER")
+                 for i in range(n)]
+        return [p[0] for p in pairs], [p[1] for p in pairs]
+    if auto_pad == "VALID" or pads is None:
+        return [0] * n, [0] * n
+    return list(pads[:n]), list(pads[n:])
+
+
+def window_output_size(in_size: int, kernel: int, stride: int, dilation: int, pad_begin: int, pad_end: int,
+                       ceil_mode: bool = False) -> int:
+    """o = floor_or_ceil((n + pb + pe - d(k-1) - 1) / s) + 1; with ceil_mode, a last window starting in the
+    end padding is dropped (as PyTorch and onnxruntime do)."""
+    span = in_size + pad_begin + pad_end - dilation * (kernel - 1) - 1
+    if span < 0:
+        return 0
+    out = (math.ceil(span / stride) if ceil_mode else span // stride) + 1
+    if ceil_mode and (out - 1) * stride >= in_size + pad_begin:
+        out -= 1
+    return out
+
+
+def window_output_shape(in_shape, kernel, strides, dilations, pads_begin, pads_end, ceil_mode=False) -> list[int]:
+    return [window_output_size(in_shape[i], kernel[i], strides[i], dilations[i], pads_begin[i], pads_end[i],
+                               ceil_mode) for i in range(len(in_shape))]
+
+
+def transpose_pads_and_output(in_shape, kernel, strides, dilations, pads, output_padding, output_shape,
+                              auto_pad) -> tuple[list[int], list[int], list[int]]:
+    """ConvTranspose: (pads_begin, pads_end, output spatial shape) following the ONNX spec."""
+    n = len(in_shape)
+    full = [strides[i] * (in_shape[i] - 1) + output_padding[i] + (kernel[i] - 1) * dilations[i] + 1
+            for i in range(n)]
+    if output_shape is not None:
+        out = list(output_shape[-n:])
+        total = [full[i] - out[i] for i in range(n)]
+        if auto_pad == "SAME_LOWER":
+            pb = [t - t // 2 for t in total]
+        else:  # SAME_UPPER and NOTSET both put the smaller half first (onnxruntime's behaviour)
+            pb = [t // 2 for t in total]
+        pe = [total[i] - pb[i] for i in range(n)]
+        return pb, pe, out
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        out = [in_shape[i] * strides[i] for i in range(n)]
+        total = [full[i] - out[i] for i in range(n)]
+        if auto_pad == "SAME_UPPER":
+            pb = [t // 2 for t in total]
+        else:
+            pb = [t - t // 2 for t in total]
+        pe = [total[i] - pb[i] for i in range(n)]
+        return pb, pe, out
+    if auto_pad == "VALID" or pads is None:
+        pb, pe = [0] * n, [0] * n
+    else:
+        pb, pe = list(pads[:n]), list(pads[n:])
+    return pb, pe, [full[i] - pb[i] - pe[i] for i in range(n)]

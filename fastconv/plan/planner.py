@@ -1,0 +1,129 @@
+"""Turn a Graph plus concrete input shapes into an executable Plan.
+
+One pass in topological order does shape/dtype inference, constant folding (every node whose inputs are all
+known at plan time, shape subgraphs included, is evaluated here once) and lowering of the remaining nodes to
+kernel callables. A liveness scan then records after which step each buffer can be released.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from fastconv.errors import FastconvError, InvalidModelError
+from fastconv.graph.ir import Graph, Node, TensorInfo
+from fastconv.platform import Platform
+
+
+@dataclass
+class PlanContext:
+    platform: Platform
+    # op_type -> kernel name, to force one registered kernel (tests, benchmarks)
+    kernel_overrides: dict[str, str] = field(default_factory=dict)
+    check_shapes: bool = bool(os.environ.get("FASTCONV_CHECK_SHAPES"))
+
+
+@dataclass
+class Step:
+    node: Node
+    fn: Callable
+    in_slots: tuple[int, ...]
+    out_slots: tuple[int, ...]
+
+
+@dataclass
+class Plan:
+    steps: list[Step]
+    slot_names: list[str]
+    initial_values: list            # per slot: the constant array, or None
+    input_slots: dict[str, int]
+    output_slots: list[int]
+    frees: list[tuple[int, ...]]    # slots whose last reader is step i
+    infos: dict[str, TensorInfo]    # every value's inferred dtype/shape (and data when constant)
+
+
+def _checked(fn: Callable, node: Node, expected: list[TensorInfo]) -> Callable:
+    """Wrap a step so that its real outputs are compared with shape inference (tests turn this on)."""
+
+    def run(*args):
+        outs = fn(*args)
+        for k, (arr, info) in enumerate(zip(outs, expected)):
+            if arr is None or info is None:
+                continue
+            if tuple(arr.shape) != tuple(info.shape) or arr.dtype != info.dtype:
+                raise AssertionError(f"{node.label()} output {k}: inferred {info.dtype}{list(info.shape)}, "
+                                     f"computed {arr.dtype}{list(arr.shape)}")
+        return outs
+
+    return run
+
+
+def build_plan(graph: Graph, inputs: dict[str, TensorInfo], ctx: PlanContext) -> Plan:
+    infos: dict[str, TensorInfo] = {name: TensorInfo(v.dtype, v.shape, v) for name, v in graph.constants.items()}
+    infos.update(inputs)
+    lowered: list[tuple[Node, Callable, list[TensorInfo]]] = []
+    for node in graph.nodes:
+        in_infos = [infos[i] if i else None for i in node.inputs]
+        try:
+            out_infos = node.op.infer(in_infos)
+        except FastconvError:
+            raise
+        except Exception as e:  # a shape rule tripping on inconsistent input shapes
+            shapes = [None if i is None else i.shape for i in in_infos]
+            raise InvalidModelError(f"{node.label()}: cannot infer output shape from input shapes {shapes}: "
+                                    f"{type(e).__name__}: {e}") from e
+        if len(out_infos) < len([o for o in node.outputs if o]):
+            raise AssertionError(f"{node.label()}: infer returned {len(out_infos)} outputs")
+        present = [i for i in in_infos if i is not None]
+        if node.op.foldable and all(i.value is not None for i in present):
+            values = node.op.run(*[None if i is None else i.value for i in in_infos])
+            for name, v, info in zip(node.outputs, values, out_infos):
+                if name:
+                    v = np.asarray(v)
+                    infos[name] = TensorInfo(v.dtype, tuple(v.shape), v)
+            continue
+        for name, info in zip(node.outputs, out_infos):
+            if name:
+                infos[name] = info
+        fn = node.op.lower(in_infos, out_infos, ctx)
+        if ctx.check_shapes:
+            fn = _checked(fn, node, out_infos)
+        lowered.append((node, fn, out_infos))
+    return _assign_slots(graph, infos, lowered, inputs)
+
+
+def _assign_slots(graph, infos, lowered, inputs) -> Plan:
+    slot_of: dict[str, int] = {}
+    names: list[str] = []
+
+    def slot(name: str) -> int:
+        if not name:
+            return -1
+        if name not in slot_of:
+            slot_of[name] = len(names)
+            names.append(name)
+        return slot_of[name]
+
+    for name in inputs:
+        slot(name)
+    steps = [Step(node, fn, tuple(slot(i) for i in node.inputs), tuple(slot(o) for o in node.outputs))
+             for node, fn, _ in lowered]
+    output_slots = [slot(v.name) for v in graph.outputs]
+    initial = [None] * len(names)
+    for name, s in slot_of.items():
+        if name not in inputs and infos[name].value is not None:
+            initial[s] = infos[name].value
+    last_use = {}
+    for k, st in enumerate(steps):
+        for s in st.in_slots + st.out_slots:
+            if s >= 0:
+                last_use[s] = k
+    keep = set(output_slots)
+    frees = [[] for _ in steps]
+    for s, k in last_use.items():
+        if s not in keep:
+            frees[k].append(s)
+    return Plan(steps, names, initial, {n: slot_of[n] for n in inputs}, output_slots,
+                [tuple(f) for f in frees], infos)

@@ -1,0 +1,3 @@
+from fastconv.runtime.session import InferenceSession, NodeArg
+
+__all__ = ["InferenceSession", "NodeArg"]

@@ -1,0 +1,121 @@
+"""InferenceSession: the public API, shaped like onnxruntime's so users switch by changing one import."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from fastconv.errors import InvalidInputError
+from fastconv.graph.ir import TensorInfo
+from fastconv.onnx import import_model, load_model_proto
+from fastconv.plan.planner import PlanContext, build_plan
+from fastconv.platform import Platform
+from fastconv.runtime.executor import Executor
+
+
+@dataclass(frozen=True)
+class NodeArg:
+    name: str
+    shape: list     # ints, or str for symbolic dims (None when unnamed), as onnxruntime reports them
+    type: str       # e.g. 'tensor(float)'
+
+
+def _type_string(dtype: np.dtype) -> str:
+    name = {np.dtype(np.float32): "float", np.dtype(np.float64): "double", np.dtype(np.bool_): "bool"}.get(dtype)
+    return f"tensor({name or dtype.name})"
+
+
+class InferenceSession:
+    """Load an ONNX model once; `run` it many times, from any number of threads.
+
+    A plan (inferred shapes, folded constants, chosen kernels, packed weights) is built per distinct set of
+    input shapes and cached; models with fixed input shapes are planned here, at load time.
+    """
+
+    def __init__(self, model, num_threads: int | None = None, *, base_dir: str | None = None,
+                 kernel_overrides: dict[str, str] | None = None, providers=None, sess_options=None):
+        proto, _ = load_model_proto(model, base_dir)
+        self._graph = import_model(proto)
+        self.platform = Platform.detect(num_threads)
+        self._ctx = PlanContext(self.platform, dict(kernel_overrides or {}))
+        self._executors: dict[tuple, Executor] = {}
+        self._lock = threading.Lock()
+        self._inputs = {v.name: v for v in self._graph.inputs}
+        self._output_index = {v.name: k for k, v in enumerate(self._graph.outputs)}
+        if all(v.shape is not None and all(isinstance(d, int) for d in v.shape) for v in self._graph.inputs):
+            self._executor_for({v.name: tuple(v.shape) for v in self._graph.inputs})
+
+    @property
+    def graph(self):
+        return self._graph
+
+    def get_inputs(self) -> list[NodeArg]:
+        return [NodeArg(v.name, list(v.shape or []), _type_string(v.dtype)) for v in self._graph.inputs]
+
+    def get_outputs(self) -> list[NodeArg]:
+        return [NodeArg(v.name, list(v.shape or []), _type_string(v.dtype)) for v in self._graph.outputs]
+
+    def get_providers(self) -> list[str]:
+        return ["FastconvCPUExecutionProvider"]
+
+    def run(self, output_names, input_feed: dict, run_options=None) -> list[np.ndarray]:
+        feeds = self._check_inputs(input_feed)
+        if output_names is None:
+            output_names = list(self._output_index)
+        unknown = [n for n in output_names if n not in self._output_index]
+        if unknown:
+            raise InvalidInputError(f"unknown output name(s) {unknown}; the model's outputs are "
+                                    f"{list(self._output_index)}")
+        executor = self._executor_for({n: a.shape for n, a in feeds.items()})
+        numba.set_num_threads(self.platform.num_threads)
+        slots = [executor.plan.output_slots[self._output_index[n]] for n in output_names]
+        return executor.run(feeds, slots)
+
+    def plan_for(self, shapes: dict[str, tuple]):
+        """The plan used for these input shapes (built and cached on first use)."""
+        return self._executor_for({k: tuple(v) for k, v in shapes.items()}).plan
+
+    # -- internals ---------------------------------------------------------------------------------
+    def _executor_for(self, shapes: dict[str, tuple]) -> Executor:
+        key = tuple(shapes[v.name] for v in self._graph.inputs)
+        ex = self._executors.get(key)
+        if ex is None:
+            with self._lock:
+                ex = self._executors.get(key)
+                if ex is None:
+                    infos = {v.name: TensorInfo(v.dtype, tuple(shapes[v.name])) for v in self._graph.inputs}
+                    ex = Executor(build_plan(self._graph, infos, self._ctx))
+                    self._executors[key] = ex
+        return ex
+
+    def _check_inputs(self, input_feed: dict) -> dict[str, np.ndarray]:
+        if not isinstance(input_feed, dict):
+            raise InvalidInputError("input_feed must be a dict {input name: array}")
+        extra = [n for n in input_feed if n not in self._inputs]
+        if extra:
+            raise InvalidInputError(f"unknown input name(s) {extra}; the model's inputs are {list(self._inputs)}")
+        missing = [n for n in self._inputs if n not in input_feed]
+        if missing:
+            raise InvalidInputError(f"missing input(s) {missing}")
+        feeds = {}
+        for name, spec in self._inputs.items():
+            arr = input_feed[name]
+            if not isinstance(arr, np.ndarray):
+                arr = np.asarray(arr)
+            if arr.dtype != spec.dtype:
+                raise InvalidInputError(f"input '{name}' has dtype {arr.dtype}; expected {spec.dtype} "
+                                        f"({_type_string(spec.dtype)})")
+            if spec.shape is not None:
+                if arr.ndim != len(spec.shape):
+                    raise InvalidInputError(f"input '{name}' has rank {arr.ndim} (shape {list(arr.shape)}); "
+                                            f"expected rank {len(spec.shape)} (shape {list(spec.shape)})")
+                for axis, (got, want) in enumerate(zip(arr.shape, spec.shape)):
+                    if isinstance(want, int) and got != want:
+                        raise InvalidInputError(f"input '{name}' has shape {list(arr.shape)}; dimension {axis} "
+                                                f"must be {want} (model shape {list(spec.shape)})")
+            feeds[name] = np.ascontiguousarray(arr)
+        return feeds
+
+

@@ -93,5 +93,10 @@ class Op:
         return len(self.node.outputs) > k and bool(self.node.outputs[k])
 
 
+def contiguous(x: np.ndarray, dtype=None) -> np.ndarray:
+    """C-contiguous array, keeping 0-d arrays 0-d (np.ascontiguousarray would make them 1-d)."""
+    return np.asarray(x, dtype=dtype, order="C")
+
+
 def same_as_input(inputs: list[TensorInfo | None], k: int = 0) -> list[TensorInfo]:
     return [TensorInfo(inputs[k].dtype, inputs[k].shape)]

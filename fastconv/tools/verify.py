@@ -1,0 +1,242 @@
+"""Run a model in fastconv and in onnxruntime on the same inputs and compare every output.
+
+Inputs not given are random: float tensors standard normal, integer tensors small non-negative integers
+(0-3, safe as indices), bool tensors fair coin flips. Symbolic dimensions take their value from
+`input_shapes` ({input name: shape}); otherwise a dimension named like a batch (or the first dimension) is 1,
+any other symbolic dimension is `DEFAULT_DIM`. Dimensions sharing a name share a value.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import onnx
+
+from fastconv.errors import InvalidInputError
+from fastconv.onnx import load_model_proto
+from fastconv.runtime import InferenceSession
+
+# Value of a symbolic dimension that is neither given nor batch-like (e.g. a free image height/width).
+DEFAULT_DIM = 224
+_BATCH_NAMES = {"n", "b", "bs", "batch", "batch_size", "batchsize", "batch_dim", "nbatch", "num_batches"}
+
+
+class VerifyError(RuntimeError):
+    """onnxruntime is missing or could not run the model, so nothing could be compared."""
+
+
+@dataclass
+class OutputComparison:
+    name: str
+    shape: tuple          # fastconv's output shape
+    dtype: str            # fastconv's output dtype
+    ort_shape: tuple
+    ort_dtype: str
+    max_abs_diff: float   # nan when shapes differ
+    rel_l2: float         # ||fastconv - ort|| / ||ort||  (absolute L2 when ||ort|| == 0)
+    passed: bool
+    note: str = ""        # why it failed when shapes/dtypes differ
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype,
+                "ort_shape": list(self.ort_shape), "ort_dtype": self.ort_dtype,
+                "max_abs_diff": _json_float(self.max_abs_diff), "rel_l2": _json_float(self.rel_l2),
+                "passed": self.passed, "note": self.note}
+
+
+@dataclass
+class VerifyReport:
+    outputs: list[OutputComparison]
+    rtol: float
+    atol: float
+    num_threads: int
+    inputs: dict[str, np.ndarray] = field(repr=False)
+    ort_ir_version: int | None = None   # set when the model had to be re-labelled for onnxruntime
+
+    @property
+    def ok(self) -> bool:
+        return all(o.passed for o in self.outputs)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def format(self) -> str:
+        rows = [("output", "shape", "dtype", "max abs diff", "rel L2", "allclose")]
+        for o in self.outputs:
+            rows.append((o.name, "x".join(map(str, o.shape)) or "scalar", o.dtype, f"{o.max_abs_diff:.3g}",
+                         f"{o.rel_l2:.3g}", "ok" if o.passed else "FAIL"))
+        widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))]
+        lines = ["inputs: " + ", ".join(f"{n} {a.dtype}[{'x'.join(map(str, a.shape))}]"
+                                        for n, a in self.inputs.items())]
+        lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        lines += [f"  {o.name}: {o.note}" for o in self.outputs if o.note]
+        if self.ort_ir_version is not None:
+            lines.append(f"note: onnxruntime ran a copy with ir_version={self.ort_ir_version}")
+        lines.append(f"{'OK' if self.ok else 'MISMATCH'}: {sum(o.passed for o in self.outputs)}/"
+                     f"{len(self.outputs)} outputs match onnxruntime (rtol={self.rtol:g}, atol={self.atol:g}, "
+                     f"threads={self.num_threads})")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "rtol": self.rtol, "atol": self.atol, "num_threads": self.num_threads,
+                "inputs": {n: {"shape": list(a.shape), "dtype": str(a.dtype)} for n, a in self.inputs.items()},
+                "outputs": [o.to_dict() for o in self.outputs], "ort_ir_version": self.ort_ir_version}
+
+
+def _json_float(x: float):
+    return None if np.isnan(x) else float(x)
+
+
+def compare_with_onnxruntime(model, inputs: dict | None = None, rtol: float = 1e-4, atol: float = 1e-5,
+                             num_threads: int | None = None, seed: int = 0,
+                             input_shapes: dict | None = None) -> VerifyReport:
+    """Compare fastconv with onnxruntime (CPUExecutionProvider, same thread count) on `model`.
+
+    `model`: path, bytes or onnx.ModelProto. `inputs`: {name: array} for some or all graph inputs; the rest
+    are random (see the module docstring). Returns a VerifyReport; `report.ok` tells whether every output
+    satisfies |fastconv - ort| <= atol + rtol * |ort| elementwise (NaNs must coincide).
+    """
+    proto, _ = load_model_proto(model)
+    sess = InferenceSession(proto, num_threads=num_threads)
+    feeds = make_inputs(sess, inputs, input_shapes, seed)
+    threads = sess.platform.num_threads
+    ort_sess, ort_ir = _ort_session(proto, threads)
+    names = [o.name for o in sess.get_outputs()]
+    got = sess.run(names, feeds)
+    try:
+        expected = ort_sess.run(names, feeds)
+    except Exception as e:
+        raise VerifyError(f"onnxruntime failed to run the model: {_first_line(e)}") from None
+    outputs = [compare_arrays(n, g, e, rtol, atol) for n, g, e in zip(names, got, expected)]
+    return VerifyReport(outputs, rtol, atol, threads, feeds, ort_ir)
+
+
+def make_inputs(sess: InferenceSession, given: dict | None, input_shapes: dict | None, seed: int) -> dict:
+    """The feeds for `sess`: `given` arrays as they are, random ones for every other input."""
+    given = dict(given or {})
+    input_shapes = {k: tuple(int(d) for d in v) for k, v in (input_shapes or {}).items()}
+    specs = {v.name: v for v in sess.graph.inputs}
+    unknown = [n for n in list(given) + list(input_shapes) if n not in specs]
+    if unknown:
+        raise InvalidInputError(f"unknown input name(s) {sorted(set(unknown))}; the model's inputs are "
+                                f"{list(specs)}")
+    shapes = resolve_shapes(specs, {**input_shapes, **{n: np.shape(a) for n, a in given.items()}})
+    rng = np.random.default_rng(seed)
+    feeds = {}
+    for name, spec in specs.items():
+        if name in given:
+            feeds[name] = np.asarray(given[name])
+        else:
+            feeds[name] = random_array(rng, shapes[name], spec.dtype)
+    return feeds
+
+
+def resolve_shapes(specs: dict, known: dict[str, tuple]) -> dict[str, tuple]:
+    """Concrete shapes for every input: `known` ones as given, symbolic dims bound by name across inputs."""
+    bound: dict[str, int] = {}
+    for name, shape in known.items():
+        decl = specs[name].shape
+        if decl is not None and len(decl) != len(shape):
+            raise InvalidInputError(f"input '{name}': shape {list(shape)} has rank {len(shape)}; the model "
+                                    f"declares rank {len(decl)} ({list(decl)})")
+        for d, v in zip(decl or (), shape):
+            if isinstance(d, str):
+                bound.setdefault(d, v)
+    out = {}
+    for name, spec in specs.items():
+        if name in known:
+            out[name] = tuple(known[name])
+            continue
+        if spec.shape is None:
+            raise InvalidInputError(f"input '{name}' has no declared shape; give it with input_shapes "
+                                    "(--input-shape NAME=1x3x224x224)")
+        dims = []
+        for axis, d in enumerate(spec.shape):
+            if isinstance(d, int):
+                dims.append(d)
+            elif isinstance(d, str) and d in bound:
+                dims.append(bound[d])
+            else:
+                v = 1 if axis == 0 or (isinstance(d, str) and d.lower() in _BATCH_NAMES) else DEFAULT_DIM
+                if isinstance(d, str):
+                    bound[d] = v
+                dims.append(v)
+        out[name] = tuple(dims)
+    return out
+
+
+def random_array(rng: np.random.Generator, shape: tuple, dtype: np.dtype) -> np.ndarray:
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return rng.standard_normal(shape).astype(dtype)
+    if dtype.kind == "b":
+        return rng.integers(0, 2, shape).astype(dtype)
+    return rng.integers(0, 4, shape).astype(dtype)
+
+
+def compare_arrays(name: str, got: np.ndarray, expected: np.ndarray, rtol: float, atol: float
+                   ) -> OutputComparison:
+    got, expected = np.asarray(got), np.asarray(expected)
+    base = dict(name=name, shape=tuple(got.shape), dtype=str(got.dtype), ort_shape=tuple(expected.shape),
+                ort_dtype=str(expected.dtype))
+    if got.shape != expected.shape:
+        return OutputComparison(**base, max_abs_diff=float("nan"), rel_l2=float("nan"), passed=False,
+                                note=f"shape {list(got.shape)} != onnxruntime {list(expected.shape)}")
+    g, e = got.astype(np.float64), expected.astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.abs(g - e)
+    same = (g == e) | (np.isnan(g) & np.isnan(e))   # equal infinities and coinciding NaNs count as equal
+    diff[same] = 0.0
+    max_abs = float(diff.max()) if diff.size else 0.0
+    norm = float(np.linalg.norm(e[np.isfinite(e)]))
+    err = float(np.linalg.norm(diff)) if diff.size else 0.0
+    rel = err / norm if norm > 0 else err
+    if got.dtype.kind == "f" or expected.dtype.kind == "f":
+        passed = bool(np.allclose(g, e, rtol=rtol, atol=atol, equal_nan=True))
+    else:
+        passed = bool(np.array_equal(got, expected))
+    note = ""
+    if got.dtype != expected.dtype:
+        passed = False
+        note = f"dtype {got.dtype} != onnxruntime {expected.dtype}"
+    return OutputComparison(**base, max_abs_diff=max_abs, rel_l2=rel, passed=passed, note=note)
+
+
+def _ort_session(proto: onnx.ModelProto, num_threads: int):
+    """An onnxruntime session for `proto`; models with an IR version too new for it run as a re-labelled copy."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise VerifyError("onnxruntime is not installed (pip install 'fastconv[verify]')") from None
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = num_threads
+    so.inter_op_num_threads = 1
+    so.log_severity_level = 3
+    tried = []
+    candidates = [None]
+    while candidates:
+        ir = candidates.pop(0)
+        model = proto
+        if ir is not None:
+            model = onnx.ModelProto()
+            model.CopyFrom(proto)
+            model.ir_version = ir
+        tried.append(ir)
+        try:
+            return ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"]), ir
+        except Exception as e:
+            msg = str(e)
+            if "IR version" not in msg:
+                raise VerifyError(f"onnxruntime could not load the model: {_first_line(e)}") from None
+            m = re.search(r"max supported IR version:\s*(\d+)", msg)
+            for v in ([int(m.group(1))] if m else []) + [10, 8]:
+                if v not in tried and v not in candidates and v < proto.ir_version:
+                    candidates.append(v)
+            last = e
+    raise VerifyError(f"onnxruntime refuses the model's IR version {proto.ir_version}: {_first_line(last)}")
+
+
+def _first_line(e: Exception) -> str:
+    lines = [ln.strip() for ln in str(e).strip().splitlines() if ln.strip()]
+    return lines[0] if lines else type(e).__name__

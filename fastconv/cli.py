@@ -1,0 +1,216 @@
+"""The `fastconv` command line: `fastconv run` and `fastconv verify`.
+
+Exit status: 0 success, 1 `verify` found a mismatch, 2 error (bad arguments, invalid or unsupported model,
+onnxruntime missing). Errors are printed as one line on stderr, without a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+
+import numpy as np
+
+DEFAULT_MODEL = "resnet_small.onnx"
+
+
+class UsageError(Exception):
+    """A bad command-line value; printed as one line, exit status 2."""
+
+
+def main(argv=None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # noqa: BLE001 - the CLI turns every failure into an exit status
+        from fastconv.errors import FastconvError
+        from fastconv.tools.verify import VerifyError
+
+        expected = (FastconvError, VerifyError, UsageError, OSError, ImportError)
+        if not isinstance(e, expected):
+            traceback.print_exc()
+            print(f"fastconv: internal error: {type(e).__name__}: {_one_line(str(e))}", file=sys.stderr)
+            return 2
+        kind = "" if isinstance(e, (UsageError, VerifyError)) else f"{type(e).__name__}: "
+        print(f"fastconv: error: {kind}{_one_line(str(e))}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="fastconv", description="CPU inference engine for ONNX CNNs.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def common(sp):
+        sp.add_argument("--input", "-i", action="append", default=[], metavar="NAME=FILE.npy",
+                        help="input tensor from a .npy file (NAME= may be omitted for single-input models)")
+        sp.add_argument("--input-shape", "-s", action="append", default=[], metavar="NAME=1x3x224x224",
+                        help="shape of a random input, resolving symbolic dimensions")
+        sp.add_argument("--threads", "-t", type=int, default=None, metavar="N",
+                        help="intra-op threads (default: all cores)")
+        sp.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+
+    r = sub.add_parser("run", help="run a model on given or random inputs and time it",
+                       description="Run MODEL (default: the embedded resnet_small.onnx) and print its outputs' "
+                                   "statistics and latency.")
+    r.add_argument("model", nargs="?", default=None, metavar="MODEL")
+    common(r)
+    r.add_argument("--iterations", "-n", type=int, default=10, metavar="I", help="timed runs (default 10)")
+    r.set_defaults(handler=cmd_run)
+
+    v = sub.add_parser("verify", help="compare a model's outputs with onnxruntime",
+                       description="Run MODEL in fastconv and onnxruntime on the same inputs; exit 0 if every "
+                                   "output matches, 1 if one does not, 2 on errors.")
+    v.add_argument("model", metavar="MODEL")
+    common(v)
+    v.add_argument("--rtol", type=float, default=1e-4)
+    v.add_argument("--atol", type=float, default=1e-5)
+    v.add_argument("--json", action="store_true", help="print the report as JSON")
+    v.set_defaults(handler=cmd_verify)
+    return p
+
+
+def _version() -> str:
+    from fastconv import __version__
+
+    return __version__
+
+
+def cmd_run(args) -> int:
+    from fastconv import InferenceSession
+    from fastconv.tools.verify import make_inputs
+
+    _check_positive(args.threads, "--threads")
+    _check_positive(args.iterations, "--iterations")
+    path = args.model or default_model_path()
+    t0 = time.perf_counter()
+    sess = InferenceSession(path, num_threads=args.threads)
+    t_load = time.perf_counter() - t0
+    names = [v.name for v in sess.graph.inputs]
+    feeds = make_inputs(sess, _read_inputs(args.input, names), _parse_shapes(args.input_shape, names), args.seed)
+
+    print(f"model: {path}")
+    print(f"threads: {sess.platform.num_threads}")
+    print("inputs:")
+    for n, a in feeds.items():
+        print(f"  {n}: {a.dtype}[{_dims(a.shape)}]")
+    t0 = time.perf_counter()
+    outs = sess.run(None, feeds)
+    t_first = time.perf_counter() - t0
+    times = []
+    for _ in range(args.iterations):
+        t0 = time.perf_counter()
+        sess.run(None, feeds)
+        times.append(time.perf_counter() - t0)
+    print("outputs:")
+    for o, a in zip(sess.get_outputs(), outs):
+        print(f"  {o.name}: {a.dtype}[{_dims(a.shape)}]  {_stats(a)}")
+    print("latency:")
+    print(f"  load (parse, import, plan fixed shapes): {t_load * 1e3:.2f} ms")
+    print(f"  first run (plans new shapes, JIT warm-up): {t_first * 1e3:.2f} ms")
+    print(f"  median of {args.iterations} runs: {np.median(times) * 1e3:.3f} ms "
+          f"(min {min(times) * 1e3:.3f} ms)")
+    return 0
+
+
+def cmd_verify(args) -> int:
+    from fastconv.tools.verify import compare_with_onnxruntime
+
+    _check_positive(args.threads, "--threads")
+    # input names are only known after loading; parse them against the model's declared inputs
+    from fastconv.onnx import import_model, load_model_proto
+
+    proto, _ = load_model_proto(args.model)
+    names = [v.name for v in import_model(proto).inputs]
+    report = compare_with_onnxruntime(proto, _read_inputs(args.input, names), rtol=args.rtol, atol=args.atol,
+                                      num_threads=args.threads, seed=args.seed,
+                                      input_shapes=_parse_shapes(args.input_shape, names))
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.format())
+    return 0 if report.ok else 1
+
+
+def default_model_path() -> str:
+    try:
+        import fastconv.models as models
+    except ImportError:
+        raise UsageError("no MODEL given and the embedded models package fastconv.models is not installed") \
+            from None
+    path = os.path.join(os.path.dirname(os.path.abspath(models.__file__)), DEFAULT_MODEL)
+    if not os.path.isfile(path):
+        raise UsageError(f"no MODEL given and the embedded default model {DEFAULT_MODEL} is not installed "
+                         f"(expected at {path}); pass a MODEL path")
+    return path
+
+
+def _split_named(value: str, names: list[str], option: str) -> tuple[str, str]:
+    """'NAME=VALUE' -> (NAME, VALUE); a bare VALUE names the model's only input."""
+    name, sep, rest = value.partition("=")
+    if sep and name in names:
+        return name, rest
+    if len(names) == 1 and (not sep or os.path.exists(value)):  # a bare path may itself contain '='
+        return names[0], value
+    if sep:
+        raise UsageError(f"{option} {value}: the model has no input '{name}' (inputs: {', '.join(names)})")
+    raise UsageError(f"{option} {value}: give it as NAME=... (the model's inputs are {', '.join(names)})")
+
+
+def _parse_shapes(values: list[str], names: list[str]) -> dict[str, tuple]:
+    shapes = {}
+    for value in values:
+        name, text = _split_named(value, names, "--input-shape")
+        parts = [p for p in text.replace(",", "x").split("x")] if text else []
+        if not all(p.strip().isdigit() for p in parts):
+            raise UsageError(f"--input-shape {value}: expected dimensions like 1x3x224x224")
+        shapes[name] = tuple(int(p) for p in parts)
+    return shapes
+
+
+def _read_inputs(values: list[str], names: list[str]) -> dict[str, np.ndarray]:
+    arrays = {}
+    for value in values:
+        name, path = _split_named(value, names, "--input")
+        try:
+            arrays[name] = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise UsageError(f"--input {value}: cannot read a .npy array: {_one_line(str(e))}") from None
+        if not isinstance(arrays[name], np.ndarray):
+            raise UsageError(f"--input {value}: expected a .npy file holding one array, not an .npz archive")
+    return arrays
+
+
+def _check_positive(value, option):
+    if value is not None and value < 1:
+        raise UsageError(f"{option} must be at least 1")
+
+
+def _dims(shape) -> str:
+    return "x".join(map(str, shape))
+
+
+def _stats(a: np.ndarray) -> str:
+    if a.size == 0:
+        return "(empty)"
+    x = a.astype(np.float64)
+    return f"min {x.min():.6g}  max {x.max():.6g}  mean {x.mean():.6g}  std {x.std():.6g}"
+
+
+def _one_line(msg: str) -> str:
+    """Join a multi-line message (e.g. a list of unsupported nodes) into one line."""
+    out = ""
+    for line in (ln.strip() for ln in msg.strip().splitlines()):
+        if line:
+            out = line if not out else out + (" " if out.endswith(":") else "; ") + line
+    return out
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

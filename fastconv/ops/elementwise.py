@@ -1,172 +1,279 @@
-"""Elementwise ops with ONNX (numpy-style multidirectional) broadcasting: activations, arithmetic,
-comparisons, logic and Cast. Glue over numpy: constants are cast to the input dtype so float32 stays float32."""
+"""Elementwise ops with ONNX (numpy-style) broadcasting: activations, arithmetic, comparisons, logic, Cast.
+
+Every op keeps its input dtype (comparisons give bool, Cast its target). Float attributes are converted to the
+input's dtype before they meet an array, so numpy never promotes float32 to float64. NaN propagates as in
+onnxruntime: Relu, Max, Min and Clip pass a NaN input through; a NaN Clip bound is ignored.
+"""
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
-from numba import vectorize
+from onnx import helper
 
 from fastconv.graph.ir import TensorInfo
-from fastconv.ops.base import BOOL, F32, Op, contiguous, same_as_input
-from fastconv.ops.registry import register_op
+from fastconv.kernels.numba.unary import erf
+from fastconv.ops.base import BOOL, SUPPORTED_DTYPES, Op, same_as_input
+from fastconv.ops.registry import register_op, schema_version
 
-FLOAT = "f"
-NUMERIC = "fiu"
+# numpy dtype kinds an op accepts: f float, i signed int, u unsigned int, b bool
+FLOAT, NUMERIC, ANY = "f", "fiu", "fiub"
+
+
+def check_kind(op: Op, info: TensorInfo, kinds: str, what: str = "input") -> None:
+    if info.dtype.kind not in kinds:
+        names = {"f": "float", "i": "signed integer", "u": "unsigned integer", "b": "bool"}
+        op.fail(f"{what} has dtype {info.dtype}; {op.op_type} takes {' or '.join(names[k] for k in kinds)} "
+                "tensors")
+
+
+def broadcast(op: Op, *shapes) -> tuple:
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        op.fail(f"input shapes {[list(s) for s in shapes]} do not broadcast")
+
+
+def onnx_dtype(op: Op, elem_type: int, what: str) -> np.dtype:
+    """The numpy dtype of an ONNX element type, or UnsupportedError for types fastconv does not carry."""
+    try:
+        dt = np.dtype(helper.tensor_dtype_to_np_dtype(elem_type))
+    except Exception:
+        dt = None
+    if dt is None or dt not in SUPPORTED_DTYPES:
+        from onnx import TensorProto
+
+        name = TensorProto.DataType.Name(elem_type) if elem_type in TensorProto.DataType.values() else elem_type
+        op.unsupported(f"{what} {name} is not supported (fastconv carries float32/float64, integer and bool "
+                       "tensors)")
+    return dt
 
 
 class Unary(Op):
-    """y = f(x), same shape and dtype. `kinds` lists the numpy dtype kinds accepted."""
+    """y = f(x), same shape and dtype."""
 
-    kinds = FLOAT
+    kinds: ClassVar[str] = FLOAT
+    # ops that may overflow or leave their domain (exp, log, sqrt...) compute with numpy warnings off
+    quiet: ClassVar[bool] = False
 
     def infer(self, inputs):
-        x = inputs[0]
-        if x.dtype.kind not in self.kinds:
-            self.unsupported(f"input dtype {x.dtype} is not supported")
+        check_kind(self, inputs[0], self.kinds)
         return same_as_input(inputs)
 
-    def run(self, x, *rest):
-        return (contiguous(self.f(x), x.dtype),)
+    def run(self, x):
+        if self.quiet:
+            with np.errstate(all="ignore"):
+                return (np.asarray(self.f(x)),)
+        return (np.asarray(self.f(x)),)
 
     def f(self, x):
         raise NotImplementedError
 
 
 class Binary(Op):
-    """y = f(a, b) with multidirectional broadcasting; inputs share one dtype."""
+    """y = f(a, b) with multidirectional broadcasting; both inputs share one dtype."""
 
-    kinds = NUMERIC
+    kinds: ClassVar[str] = NUMERIC
+    quiet: ClassVar[bool] = False
 
     def infer(self, inputs):
         a, b = inputs
         if a.dtype != b.dtype:
             self.fail(f"input dtypes differ: {a.dtype} and {b.dtype}")
-        if a.dtype.kind not in self.kinds:
-            self.unsupported(f"input dtype {a.dtype} is not supported")
-        try:
-            shape = tuple(np.broadcast_shapes(a.shape, b.shape))
-        except ValueError:
-            self.fail(f"input shapes {list(a.shape)} and {list(b.shape)} do not broadcast")
-        return [TensorInfo(self.out_dtype(a.dtype), shape)]
+        check_kind(self, a, self.kinds)
+        return [TensorInfo(self.out_dtype(a.dtype), broadcast(self, a.shape, b.shape))]
 
     def out_dtype(self, dtype):
         return dtype
 
     def run(self, a, b):
-        return (contiguous(self.f(a, b), self.out_dtype(a.dtype)),)
+        if self.quiet:
+            with np.errstate(all="ignore"):
+                return (np.asarray(self.f(a, b), dtype=self.out_dtype(a.dtype)),)
+        return (np.asarray(self.f(a, b), dtype=self.out_dtype(a.dtype)),)
 
     def f(self, a, b):
         raise NotImplementedError
 
 
+class Compare(Binary):
+    kinds = ANY
+
+    def out_dtype(self, dtype):
+        return BOOL
+
+
 class Variadic(Op):
-    """Sum / Max / Min / Mean over any number of broadcasting inputs."""
+    """y = f(x0, f(x1, ...)) over one or more inputs with multidirectional broadcasting."""
+
+    kinds: ClassVar[str] = NUMERIC
 
     def infer(self, inputs):
-        if not inputs:
-            self.fail("needs at least one input")
-        dtypes = {i.dtype for i in inputs}
-        if len(dtypes) != 1:
-            self.fail(f"input dtypes differ: {sorted(map(str, dtypes))}")
-        try:
-            shape = tuple(np.broadcast_shapes(*[i.shape for i in inputs]))
-        except ValueError:
-            self.fail(f"input shapes {[list(i.shape) for i in inputs]} do not broadcast")
-        return [TensorInfo(inputs[0].dtype, shape)]
+        if not inputs or any(i is None for i in inputs):
+            self.fail("needs one or more inputs, none of them empty")
+        if len({i.dtype for i in inputs}) > 1:
+            self.fail(f"input dtypes differ: {[str(i.dtype) for i in inputs]}")
+        check_kind(self, inputs[0], self.kinds)
+        return [TensorInfo(inputs[0].dtype, broadcast(self, *[i.shape for i in inputs]))]
 
     def run(self, *xs):
         y = xs[0]
         for x in xs[1:]:
             y = self.f(y, x)
-        y = self.finish(y, len(xs))
-        return (contiguous(np.broadcast_to(y, np.broadcast_shapes(*[x.shape for x in xs])), xs[0].dtype),)
+        if y is xs[0]:
+            y = y.copy()
+        return (self.finish(np.asarray(y), len(xs)),)
 
     def finish(self, y, n):
         return y
 
 
-def _unary(name, fn, kinds=FLOAT, since=1):
-    cls = type(name, (Unary,), {"f": staticmethod(fn), "kinds": kinds, "__doc__": f"ONNX {name}."})
-    return register_op(name, since=since)(cls)
+# --- activations -----------------------------------------------------------------------------------------
 
-
-def _binary(name, fn, kinds=NUMERIC, out=None):
-    body = {"f": staticmethod(fn), "kinds": kinds, "__doc__": f"ONNX {name} with broadcasting."}
-    if out is not None:
-        body["out_dtype"] = lambda self, dtype: out
-    return register_op(name)(type(name, (Binary,), body))
-
-
-@vectorize(["float32(float32)", "float64(float64)"], cache=True)
-def _erf(x):
-    return math.erf(x)
-
-
-def _sigmoid(x):
-    # exp of -|x| never overflows; both branches give 1/(1+e^-x)
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype)
-
-
-_unary("Relu", lambda x: np.maximum(x, x.dtype.type(0)), kinds="fi")
-_unary("Sigmoid", _sigmoid)
-_unary("Tanh", np.tanh)
-_unary("Exp", np.exp)
-_unary("Log", np.log)
-_unary("Sqrt", np.sqrt)
-_unary("Erf", _erf)
-_unary("Floor", np.floor)
-_unary("Ceil", np.ceil)
-_unary("Reciprocal", lambda x: x.dtype.type(1) / x)
-_unary("Neg", np.negative, kinds="fi")
-_unary("Abs", np.abs, kinds=NUMERIC)
-_unary("Softplus", lambda x: np.logaddexp(x.dtype.type(0), x))
-_unary("Sign", np.sign, kinds=NUMERIC)
-_unary("Identity", lambda x: x, kinds=NUMERIC + "b")
-_unary("HardSwish", lambda x: x * np.clip(x / x.dtype.type(6) + x.dtype.type(0.5), 0, 1))
-_unary("Round", np.round)
-_unary("Sin", np.sin)
-_unary("Cos", np.cos)
-
-
-@register_op("Not")
-class Not(Unary):
-    kinds = "b"
+@register_op("Relu")
+class Relu(Unary):
+    kinds = "fi"
 
     def f(self, x):
-        return np.logical_not(x)
-
-
-class _Alpha(Unary):
-    attributes = frozenset({"alpha"})
-    default_alpha = 0.01
-
-    def parse(self, attrs):
-        self.alpha = float(attrs.get("alpha", self.default_alpha))
+        return np.maximum(x, x.dtype.type(0))
 
 
 @register_op("LeakyRelu")
-class LeakyRelu(_Alpha):
+class LeakyRelu(Unary):
+    attributes = frozenset({"alpha"})
+
+    def parse(self, attrs):
+        self.alpha = float(attrs.get("alpha", 0.01))
+
     def f(self, x):
-        return np.where(x >= 0, x, x * x.dtype.type(self.alpha))
+        return np.where(x < 0, x * x.dtype.type(self.alpha), x)
+
+
+def _prelu_slope(op: Op, x_shape, s_shape):
+    """The shape to view the slope as: numpy (unidirectional) broadcasting to x, or the legacy per-channel
+    form (a 1-D slope of x.shape[1] values) that older exporters emit."""
+    try:
+        if tuple(np.broadcast_shapes(x_shape, s_shape)) == tuple(x_shape):
+            return tuple(s_shape)
+    except ValueError:
+        pass
+    if len(s_shape) == 1 and len(x_shape) >= 2 and s_shape[0] == x_shape[1]:
+        return (s_shape[0],) + (1,) * (len(x_shape) - 2)
+    op.fail(f"slope shape {list(s_shape)} does not broadcast to input shape {list(x_shape)}")
+
+
+@register_op("PRelu")
+class PRelu(Op):
+    def infer(self, inputs):
+        x, slope = inputs
+        if x.dtype != slope.dtype:
+            self.fail(f"input dtypes differ: {x.dtype} and {slope.dtype}")
+        check_kind(self, x, NUMERIC)
+        _prelu_slope(self, x.shape, slope.shape)
+        return same_as_input(inputs)
+
+    def run(self, x, slope):
+        slope = slope.reshape(_prelu_slope(self, x.shape, slope.shape))
+        return (np.where(x < 0, x * slope, x),)
+
+
+@register_op("Clip")
+class Clip(Op):
+    """y = min(max(x, min), max); absent (or NaN) bounds do not clip. Clip-6's attributes become inputs."""
+
+    attributes = frozenset({"min", "max"})
+
+    @classmethod
+    def upgrade(cls, node, add_constant):
+        if schema_version("", "Clip", node.opset) >= 11:
+            return
+        inputs = node.inputs[:1]
+        for k, name in enumerate(("min", "max")):
+            if name in node.attrs:
+                inputs += [""] * (k + 1 - len(inputs)) + [add_constant(np.array(node.attrs.pop(name), np.float32),
+                                                                       name)]
+        node.inputs = inputs
+
+    def parse(self, attrs):
+        if attrs:
+            self.fail(f"attributes {sorted(attrs)} are inputs since Clip-11")
+
+    def infer(self, inputs):
+        x = inputs[0]
+        check_kind(self, x, NUMERIC)
+        for name, b in zip(("min", "max"), inputs[1:]):
+            if b is not None and (b.dtype.kind not in NUMERIC or int(np.prod(b.shape)) != 1):
+                self.fail(f"{name} must be a scalar of the input's type; got {b.dtype}{list(b.shape)}")
+        return same_as_input(inputs)
+
+    def run(self, x, lo=None, hi=None):
+        bounds = []
+        for b in (lo, hi):
+            b = None if b is None else b.reshape(()).astype(x.dtype)
+            bounds.append(None if b is None or b != b else b)  # b != b: NaN
+        lo, hi = bounds
+        if lo is not None and hi is not None:
+            return (np.asarray(np.clip(x, lo, hi)),)
+        if lo is not None:
+            return (np.maximum(x, lo),)
+        if hi is not None:
+            return (np.minimum(x, hi),)
+        return (x.copy(),)
+
+
+@register_op("Sigmoid")
+class Sigmoid(Unary):
+    quiet = True
+
+    def f(self, x):
+        y = np.negative(x)
+        np.exp(y, out=y)
+        y += x.dtype.type(1)
+        return np.reciprocal(y, out=y)
+
+
+@register_op("HardSigmoid")
+class HardSigmoid(Unary):
+    attributes = frozenset({"alpha", "beta"})
+
+    def parse(self, attrs):
+        self.alpha, self.beta = float(attrs.get("alpha", 0.2)), float(attrs.get("beta", 0.5))
+
+    def f(self, x):
+        t = x.dtype.type
+        y = x * t(self.alpha)
+        y += t(self.beta)
+        return np.clip(y, t(0), t(1), out=y)
+
+
+@register_op("HardSwish", since=14)
+class HardSwish(Unary):
+    def f(self, x):
+        t = x.dtype.type
+        y = x * t(1 / 6)
+        y += t(0.5)
+        np.clip(y, t(0), t(1), out=y)
+        return np.multiply(y, x, out=y)
+
+
+@register_op("Tanh")
+class Tanh(Unary):
+    def f(self, x):
+        return np.tanh(x)
 
 
 @register_op("Elu")
-class Elu(_Alpha):
-    default_alpha = 1.0
+class Elu(Unary):
+    attributes = frozenset({"alpha"})
+
+    def parse(self, attrs):
+        self.alpha = float(attrs.get("alpha", 1.0))
 
     def f(self, x):
-        return np.where(x > 0, x, x.dtype.type(self.alpha) * np.expm1(np.minimum(x, 0)))
-
-
-@register_op("Celu")
-class Celu(_Alpha):
-    default_alpha = 1.0
-
-    def f(self, x):
-        a = x.dtype.type(self.alpha)
-        return np.maximum(x, 0) + np.minimum(0, a * np.expm1(np.minimum(x, 0) / a))
+        neg = np.expm1(np.minimum(x, x.dtype.type(0)))
+        neg *= x.dtype.type(self.alpha)
+        return np.where(x < 0, neg, x)
 
 
 @register_op("Selu")
@@ -179,121 +286,258 @@ class Selu(Unary):
 
     def f(self, x):
         t = x.dtype.type
-        return t(self.gamma) * np.where(x > 0, x, t(self.alpha) * np.expm1(np.minimum(x, 0)))
+        neg = np.expm1(np.minimum(x, t(0)))
+        neg *= t(self.alpha)
+        y = np.where(x > 0, x, neg)
+        y *= t(self.gamma)
+        return y
 
 
-@register_op("HardSigmoid")
-class HardSigmoid(Unary):
-    attributes = frozenset({"alpha", "beta"})
+@register_op("Celu", since=12)
+class Celu(Unary):
+    attributes = frozenset({"alpha"})
 
     def parse(self, attrs):
-        self.alpha = float(attrs.get("alpha", 0.2))
-        self.beta = float(attrs.get("beta", 0.5))
+        self.alpha = float(attrs.get("alpha", 1.0))
 
     def f(self, x):
         t = x.dtype.type
-        return np.clip(x * t(self.alpha) + t(self.beta), t(0), t(1))
+        neg = np.expm1(np.minimum(x, t(0)) / t(self.alpha))
+        neg *= t(self.alpha)
+        return np.where(x < 0, neg, x)
 
 
-@register_op("ThresholdedRelu")
-class ThresholdedRelu(_Alpha):
-    default_alpha = 1.0
+@register_op("Softplus")
+class Softplus(Unary):
+    def f(self, x):
+        return np.logaddexp(x, x.dtype.type(0))
+
+
+@register_op("Softsign")
+class Softsign(Unary):
+    def f(self, x):
+        d = np.abs(x)
+        d += x.dtype.type(1)
+        return np.divide(x, d, out=d)
+
+
+@register_op("ThresholdedRelu", since=10)
+class ThresholdedRelu(Unary):
+    attributes = frozenset({"alpha"})
+
+    def parse(self, attrs):
+        self.alpha = float(attrs.get("alpha", 1.0))
 
     def f(self, x):
         return np.where(x > x.dtype.type(self.alpha), x, x.dtype.type(0))
 
 
-@register_op("PRelu")
-class PRelu(Binary):
-    """y = x if x >= 0 else slope * x; slope broadcasts to x (opset < 9: per-channel slopes of shape (C,)
-    or (C, 1, 1) are aligned with axis 1 as onnxruntime does)."""
+@register_op("Shrink", since=9)
+class Shrink(Unary):
+    kinds = NUMERIC
+    attributes = frozenset({"bias", "lambd"})
 
+    def parse(self, attrs):
+        self.bias, self.lambd = float(attrs.get("bias", 0.0)), float(attrs.get("lambd", 0.5))
+
+    def f(self, x):
+        t = x.dtype.type
+        return np.where(x < -self.lambd, x + t(self.bias), np.where(x > self.lambd, x - t(self.bias), t(0)))
+
+
+@register_op("Gelu", since=20)
+class Gelu(Unary):
+    attributes = frozenset({"approximate"})
+
+    def parse(self, attrs):
+        self.approximate = attrs.get("approximate", "none")
+        if self.approximate not in ("none", "tanh"):
+            self.fail(f"approximate must be 'none' or 'tanh', not {self.approximate!r}")
+
+    def f(self, x):
+        t = x.dtype.type
+        if self.approximate == "tanh":
+            inner = np.tanh(t(math.sqrt(2 / math.pi)) * (x + t(0.044715) * x * x * x))
+        else:
+            inner = erf(x * t(1 / math.sqrt(2)))
+        inner += t(1)
+        inner *= x
+        inner *= t(0.5)
+        return inner
+
+
+@register_op("Mish", since=18)
+class Mish(Unary):
+    def f(self, x):
+        return x * np.tanh(np.logaddexp(x, x.dtype.type(0)))
+
+
+# --- unary math -------------------------------------------------------------------------------------------
+
+@register_op("Sqrt")
+class Sqrt(Unary):
+    quiet = True
+
+    def f(self, x):
+        return np.sqrt(x)
+
+
+@register_op("Exp")
+class Exp(Unary):
+    quiet = True
+
+    def f(self, x):
+        return np.exp(x)
+
+
+@register_op("Log")
+class Log(Unary):
+    quiet = True
+
+    def f(self, x):
+        return np.log(x)
+
+
+@register_op("Erf", since=9)
+class Erf(Unary):
+    kinds = NUMERIC
+
+    def f(self, x):
+        return erf(x) if x.dtype.kind == "f" else np.round(erf(x.astype(np.float64))).astype(x.dtype)
+
+
+@register_op("Reciprocal")
+class Reciprocal(Unary):
+    quiet = True
+
+    def f(self, x):
+        return np.reciprocal(x)
+
+
+@register_op("Floor")
+class Floor(Unary):
+    def f(self, x):
+        return np.floor(x)
+
+
+@register_op("Ceil")
+class Ceil(Unary):
+    def f(self, x):
+        return np.ceil(x)
+
+
+@register_op("Round", since=11)
+class Round(Unary):
+    def f(self, x):
+        return np.round(x)  # half to even, as ONNX specifies
+
+
+@register_op("Neg")
+class Neg(Unary):
     kinds = "fi"
 
+    def f(self, x):
+        return np.negative(x)
+
+
+@register_op("Abs")
+class Abs(Unary):
+    kinds = NUMERIC
+
+    def f(self, x):
+        return np.abs(x)
+
+
+@register_op("Sign", since=9)
+class Sign(Unary):
+    kinds = NUMERIC
+
+    def f(self, x):
+        return np.sign(x)
+
+
+@register_op("IsNaN", since=9)
+class IsNaN(Unary):
     def infer(self, inputs):
-        x, s = inputs
-        if len(s.shape) < len(x.shape) and len(s.shape) >= 1 and len(x.shape) >= 2 and s.shape[0] == x.shape[1] \
-                and s.shape[0] != 1 and s.shape[-1] != x.shape[-1]:
-            self._channel_slope = len(x.shape) - 1 - len(s.shape)
-        else:
-            self._channel_slope = 0
-        (out,) = super().infer([x, TensorInfo(s.dtype, self._slope_shape(s.shape))])
-        if out.shape != tuple(x.shape):
-            self.fail(f"slope of shape {list(s.shape)} does not broadcast to X {list(x.shape)}")
-        return [out]
+        check_kind(self, inputs[0], FLOAT)
+        return [TensorInfo(BOOL, inputs[0].shape)]
 
-    def _slope_shape(self, shape):
-        return tuple(shape) + (1,) * getattr(self, "_channel_slope", 0)
-
-    def run(self, x, slope):
-        if not hasattr(self, "_channel_slope"):
-            self.infer([TensorInfo(x.dtype, x.shape), TensorInfo(slope.dtype, slope.shape)])
-        slope = slope.reshape(self._slope_shape(slope.shape))
-        return (contiguous(np.where(x >= 0, x, x * slope), x.dtype),)
+    def f(self, x):
+        return np.isnan(x)
 
 
-@register_op("Clip")
-class Clip(Op):
-    """y = min(max(x, lo), hi). Clip-6 min/max attributes become inputs at import."""
+@register_op("IsInf", since=10)
+class IsInf(IsNaN):
+    attributes = frozenset({"detect_negative", "detect_positive"})
 
-    attributes = frozenset({"min", "max"})
+    def parse(self, attrs):
+        self.neg, self.pos = bool(attrs.get("detect_negative", 1)), bool(attrs.get("detect_positive", 1))
 
-    @classmethod
-    def upgrade(cls, node, add_constant):
-        if node.opset < 11:
-            lo = node.attrs.pop("min", -3.4028234663852886e38)
-            hi = node.attrs.pop("max", 3.4028234663852886e38)
-            node.inputs = [node.inputs[0], add_constant(np.array(lo, np.float32), "min"),
-                           add_constant(np.array(hi, np.float32), "max")]
-
-    def infer(self, inputs):
-        x = inputs[0]
-        if x.dtype.kind not in NUMERIC:
-            self.unsupported(f"input dtype {x.dtype} is not supported")
-        for k, b in enumerate(inputs[1:3]):
-            if b is not None and (b.dtype != x.dtype or len(b.shape) != 0 and b.shape != (1,)):
-                self.fail(f"{'min' if k == 0 else 'max'} must be a scalar of dtype {x.dtype}")
-        return same_as_input(inputs)
-
-    def run(self, x, lo=None, hi=None):
-        y = x
-        if lo is not None:
-            y = np.maximum(y, lo.reshape(()))
-        if hi is not None:
-            y = np.minimum(y, hi.reshape(()))
-        return (contiguous(y, x.dtype),)
+    def f(self, x):
+        if self.neg and self.pos:
+            return np.isinf(x)
+        if self.neg:
+            return np.isneginf(x)
+        return np.isposinf(x) if self.pos else np.zeros(x.shape, BOOL)
 
 
-_binary("Add", np.add)
-_binary("Sub", np.subtract)
-_binary("Mul", np.multiply)
-_binary("Equal", np.equal, kinds=NUMERIC + "b", out=BOOL)
-_binary("Less", np.less, out=BOOL)
-_binary("Greater", np.greater, out=BOOL)
-_binary("LessOrEqual", np.less_equal, out=BOOL)
-_binary("GreaterOrEqual", np.greater_equal, out=BOOL)
-_binary("And", np.logical_and, kinds="b", out=BOOL)
-_binary("Or", np.logical_or, kinds="b", out=BOOL)
-_binary("Xor", np.logical_xor, kinds="b", out=BOOL)
+@register_op("Not")
+class Not(Unary):
+    kinds = "b"
+
+    def f(self, x):
+        return np.logical_not(x)
+
+
+# --- binary arithmetic --------------------------------------------------------------------------------------
+
+@register_op("Add")
+class Add(Binary):
+    def f(self, a, b):
+        return a + b
+
+
+@register_op("Sub")
+class Sub(Binary):
+    def f(self, a, b):
+        return a - b
+
+
+@register_op("Mul")
+class Mul(Binary):
+    def f(self, a, b):
+        return a * b
 
 
 @register_op("Div")
 class Div(Binary):
-    """Integer division truncates toward zero (C semantics, as onnxruntime)."""
+    """Integer division truncates toward zero (C, onnxruntime), not toward -inf as numpy's //."""
+
+    quiet = True
 
     def f(self, a, b):
-        if a.dtype.kind in "iu":
-            q = np.abs(a) // np.abs(b)
-            return np.where((a < 0) != (b < 0), -q, q) if a.dtype.kind == "i" else a // b
-        return a / b
+        if a.dtype.kind == "f":
+            return a / b
+        q = np.floor_divide(a, b)
+        if a.dtype.kind == "i":
+            q += ((q * b != a) & ((a < 0) != (b < 0))).astype(q.dtype)
+        return q
 
 
-@register_op("Mod")
+@register_op("Mod", since=10)
 class Mod(Binary):
+    """fmod=0: the remainder takes the divisor's sign (integers only); fmod=1: the dividend's (C fmod)."""
+
+    quiet = True
     attributes = frozenset({"fmod"})
 
     def parse(self, attrs):
-        self.fmod = int(attrs.get("fmod", 0))
+        self.fmod = bool(attrs.get("fmod", 0))
+
+    def infer(self, inputs):
+        if not self.fmod and inputs[0].dtype.kind == "f":
+            self.fail("fmod must be 1 for float inputs")
+        return super().infer(inputs)
 
     def f(self, a, b):
         return np.fmod(a, b) if self.fmod else np.mod(a, b)
@@ -301,30 +545,119 @@ class Mod(Binary):
 
 @register_op("Pow")
 class Pow(Op):
-    """y = x ** e; the output has x's dtype (the exponent may have another numeric dtype)."""
+    """y = base ** exponent in the base's dtype; mixed types compute in double (as std::pow does) and
+    convert back, integer results truncated."""
 
     def infer(self, inputs):
-        x, e = inputs
-        if x.dtype.kind not in NUMERIC or e.dtype.kind not in NUMERIC:
-            self.unsupported(f"dtypes {x.dtype} ** {e.dtype} are not supported")
-        try:
-            shape = tuple(np.broadcast_shapes(x.shape, e.shape))
-        except ValueError:
-            self.fail(f"input shapes {list(x.shape)} and {list(e.shape)} do not broadcast")
-        return [TensorInfo(x.dtype, shape)]
+        base, exponent = inputs
+        check_kind(self, base, "fiu", "base")
+        check_kind(self, exponent, "fiu", "exponent")
+        return [TensorInfo(base.dtype, broadcast(self, base.shape, exponent.shape))]
 
-    def run(self, x, e):
-        if x.dtype.kind == "f":
-            y = np.power(x, e.astype(x.dtype))
-        else:
-            y = np.power(x.astype(np.float64), e.astype(np.float64))
-        return (contiguous(y, x.dtype),)
+    def run(self, a, b):
+        with np.errstate(all="ignore"):
+            if a.dtype.kind == "f" and b.dtype == a.dtype:
+                return (np.asarray(np.power(a, b)),)
+            y = np.power(a.astype(np.float64), b.astype(np.float64))
+            return (np.asarray(y.astype(a.dtype)),)
 
+
+# --- comparison and logic ---------------------------------------------------------------------------------
+
+@register_op("Equal")
+class Equal(Compare):
+    def f(self, a, b):
+        return a == b
+
+
+@register_op("Less")
+class Less(Compare):
+    kinds = NUMERIC
+
+    def f(self, a, b):
+        return a < b
+
+
+@register_op("LessOrEqual", since=12)
+class LessOrEqual(Compare):
+    kinds = NUMERIC
+
+    def f(self, a, b):
+        return a <= b
+
+
+@register_op("Greater")
+class Greater(Compare):
+    kinds = NUMERIC
+
+    def f(self, a, b):
+        return a > b
+
+
+@register_op("GreaterOrEqual", since=12)
+class GreaterOrEqual(Compare):
+    kinds = NUMERIC
+
+    def f(self, a, b):
+        return a >= b
+
+
+@register_op("And")
+class And(Compare):
+    kinds = "b"
+
+    def f(self, a, b):
+        return a & b
+
+
+@register_op("Or")
+class Or(Compare):
+    kinds = "b"
+
+    def f(self, a, b):
+        return a | b
+
+
+@register_op("Xor")
+class Xor(Compare):
+    kinds = "b"
+
+    def f(self, a, b):
+        return a ^ b
+
+
+@register_op("Where", since=9)
+class Where(Op):
+    def infer(self, inputs):
+        cond, x, y = inputs
+        if cond.dtype != BOOL:
+            self.fail(f"condition has dtype {cond.dtype}; it must be bool")
+        if x.dtype != y.dtype:
+            self.fail(f"X and Y dtypes differ: {x.dtype} and {y.dtype}")
+        return [TensorInfo(x.dtype, broadcast(self, cond.shape, x.shape, y.shape))]
+
+    def run(self, cond, x, y):
+        return (np.asarray(np.where(cond, x, y)),)
+
+
+# --- variadic -----------------------------------------------------------------------------------------------
 
 @register_op("Sum")
 class Sum(Variadic):
     def f(self, a, b):
         return a + b
+
+
+@register_op("Mean")
+class Mean(Variadic):
+    kinds = FLOAT
+
+    def f(self, a, b):
+        return a + b
+
+    def finish(self, y, n):
+        y /= y.dtype.type(n)
+        return y
 
 
 @register_op("Max")
@@ -339,55 +672,35 @@ class Min(Variadic):
         return np.minimum(a, b)
 
 
-@register_op("Mean")
-class Mean(Variadic):
-    def f(self, a, b):
-        return a + b
+# --- type conversion --------------------------------------------------------------------------------------
 
-    def finish(self, y, n):
-        return y / y.dtype.type(n)
-
-
-@register_op("Where")
-class Where(Op):
-    def infer(self, inputs):
-        c, a, b = inputs
-        if c.dtype != BOOL:
-            self.fail(f"condition must be bool, got {c.dtype}")
-        if a.dtype != b.dtype:
-            self.fail(f"X and Y dtypes differ: {a.dtype} and {b.dtype}")
-        try:
-            shape = tuple(np.broadcast_shapes(c.shape, a.shape, b.shape))
-        except ValueError:
-            self.fail(f"shapes {list(c.shape)}, {list(a.shape)}, {list(b.shape)} do not broadcast")
-        return [TensorInfo(a.dtype, shape)]
-
-    def run(self, c, a, b):
-        return (contiguous(np.where(c, a, b), a.dtype),)
-
-
-_CAST_TARGETS = {1: np.float32, 2: np.uint8, 3: np.int8, 4: np.uint16, 5: np.int16, 6: np.int32, 7: np.int64,
-                 9: np.bool_, 11: np.float64, 12: np.uint32, 13: np.uint64}
-
-
-@register_op("Cast")
+# Cast-23..25 only add element types fastconv refuses (4/2-bit, float8e8m0) and `round_mode`, which applies to
+# float8 targets only: for the types fastconv carries, Cast-25 is Cast-21.
+@register_op("Cast", until=25)
 class Cast(Op):
-    attributes = frozenset({"to", "saturate"})
+    """Conversion as C casts do it: float to int truncates toward zero, NaN to bool is True."""
+
+    attributes = frozenset({"to", "saturate", "round_mode"})
 
     def parse(self, attrs):
-        to = int(attrs.get("to", 0))
-        if to not in _CAST_TARGETS:
-            import onnx
-
-            name = onnx.TensorProto.DataType.Name(to) if to in onnx.TensorProto.DataType.values() else str(to)
-            self.unsupported(f"cast to {name} is not supported")
-        self.to = np.dtype(_CAST_TARGETS[to])
+        if "to" not in attrs:
+            self.fail("attribute 'to' is required")
+        self.to = onnx_dtype(self, attrs["to"], "target type")
 
     def infer(self, inputs):
         return [TensorInfo(self.to, inputs[0].shape)]
 
-    def run(self, x):
-        if self.to.kind in "iu" and x.dtype.kind == "f":
-            with np.errstate(invalid="ignore"):
-                return (contiguous(np.trunc(x).astype(self.to)),)
-        return (contiguous(x.astype(self.to)),)
+    def run(self, x, like=None):
+        with np.errstate(invalid="ignore", over="ignore"):
+            return (np.asarray(x.astype(self.to if like is None else like.dtype)),)
+
+
+@register_op("CastLike", since=15, until=25)
+class CastLike(Cast):
+    attributes = frozenset({"saturate", "round_mode"})
+
+    def parse(self, attrs):
+        pass
+
+    def infer(self, inputs):
+        return [TensorInfo(inputs[1].dtype, inputs[0].shape)]

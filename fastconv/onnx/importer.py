@@ -103,8 +103,9 @@ def import_model(proto: onnx.ModelProto) -> Graph:
         if imp.domain in DEFAULT_DOMAINS:
             opset = imp.version
     if opset is None:
-        opset = 1 if not proto.opset_import else None
-    if opset is None or not registry.MIN_OPSET <= opset <= onnx.defs.onnx_opset_version():
+        raise InvalidModelError("the model imports no default-domain opset (opset_import has no entry for "
+                                "domain '' or 'ai.onnx')")
+    if not registry.MIN_OPSET <= opset <= onnx.defs.onnx_opset_version():
         raise UnsupportedError(f"model uses default-domain opset {opset}; fastconv supports opsets "
                                f"{registry.MIN_OPSET}-{registry.MAX_OPSET} (and newer ones for ops whose "
                                "schema did not change)")
@@ -118,11 +119,12 @@ def import_model(proto: onnx.ModelProto) -> Graph:
         constants[t.name] = tensor_to_array(t, f"initializer '{t.name}'")
     inputs = [_value_spec(vi, "graph input") for vi in g.input if vi.name not in constants]
     outputs = [_value_spec(vi, "graph output") for vi in g.output]
-    seen = set()
-    for v in inputs:
-        if v.name in seen:
-            raise InvalidModelError(f"graph input '{v.name}' is declared twice")
-        seen.add(v.name)
+    for what, values in (("input", inputs), ("output", outputs)):
+        seen = set()
+        for v in values:
+            if v.name in seen:
+                raise InvalidModelError(f"graph {what} '{v.name}' is declared twice")
+            seen.add(v.name)
 
     nodes = []
     for k, np_ in enumerate(g.node):

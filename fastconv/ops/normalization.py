@@ -1,95 +1,114 @@
-"""Normalization and softmax ops: BatchNormalization (inference), InstanceNormalization, LRN,
-LpNormalization, Softmax, LogSoftmax."""
+"""Normalization ops (inference): BatchNormalization, InstanceNormalization, LRN, LpNormalization, and
+Softmax / LogSoftmax. All keep the input's float dtype; constants are converted to it before use."""
 from __future__ import annotations
 
 import numpy as np
 
 from fastconv.graph.ir import TensorInfo
-from fastconv.ops.base import Op, contiguous, same_as_input
-from fastconv.ops.registry import register_op
+from fastconv.ops.base import Op, same_as_input
+from fastconv.ops.elementwise import FLOAT, check_kind
+from fastconv.ops.registry import register_op, schema_version
 
 
-def _channel_shape(x: np.ndarray) -> tuple:
-    return (1, -1) + (1,) * (x.ndim - 2)
+def _channel_view(v: np.ndarray, rank: int) -> np.ndarray:
+    """A per-channel vector (C,) shaped (C, 1, ..., 1) to broadcast against (N, C, D1, ..., Dk)."""
+    return v.reshape((-1,) + (1,) * (rank - 2))
+
+
+def _check_channel_params(op: Op, x: TensorInfo, params, names) -> None:
+    check_kind(op, x, FLOAT)
+    if len(x.shape) < 2:
+        op.fail(f"input must have rank >= 2 (N, C, ...); got shape {list(x.shape)}")
+    c = x.shape[1]
+    for name, p in zip(names, params):
+        if p is None:
+            op.fail(f"input '{name}' is required")
+        check_kind(op, p, FLOAT, name)
+        if tuple(p.shape) != (c,):
+            op.fail(f"{name} has shape {list(p.shape)}; expected [{c}] for input shape {list(x.shape)}")
 
 
 @register_op("BatchNormalization")
 class BatchNormalization(Op):
-    """Inference form: y = (x - mean) / sqrt(var + eps) * scale + B over axis 1. Scale and shift are folded
-    into one multiply-add at plan time when the statistics are constant."""
+    """Inference form: y = (x - mean) / sqrt(var + epsilon) * scale + B, per channel (axis 1).
 
-    attributes = frozenset({"epsilon", "momentum", "spatial", "training_mode", "is_test", "consumed_inputs"})
+    Training mode (training_mode=1, or the statistics outputs that imply it) is refused. With constant
+    parameters the affine pair (a, b), y = x * a + b, is computed once when the step is lowered."""
+
+    attributes = frozenset({"epsilon", "momentum", "spatial", "training_mode"})
+    NAMES = ("scale", "B", "input_mean", "input_var")
 
     def parse(self, attrs):
         self.epsilon = float(attrs.get("epsilon", 1e-5))
-        if int(attrs.get("training_mode", 0)):
+        if attrs.get("spatial", 1) != 1:
+            self.unsupported("spatial=0 (per-activation statistics) is not supported")
+        if attrs.get("training_mode", 0):
             self.unsupported("training_mode=1 is not supported (inference only)")
-        if int(attrs.get("spatial", 1)) != 1:
-            self.unsupported("spatial=0 is not supported")
-        if self.num_outputs > 1 and any(self.node.outputs[1:]):
-            self.unsupported("running mean/var outputs (training) are not supported")
+        if sum(1 for o in self.node.outputs[1:] if o):
+            self.unsupported("the running/saved statistics outputs exist only in training mode, which is not "
+                             "supported (inference only)")
 
     def infer(self, inputs):
-        x = inputs[0]
-        self.require_float32(*inputs[:5], names=("X", "scale", "B", "mean", "var"))
-        if len(x.shape) < 2:
-            self.fail(f"X must have rank >= 2, got {list(x.shape)}")
-        c = x.shape[1]
-        for name, info in zip(("scale", "B", "mean", "var"), inputs[1:5]):
-            if tuple(info.shape) != (c,):
-                self.fail(f"{name} has shape {list(info.shape)}; expected [{c}]")
+        if len(inputs) != 5:
+            self.fail(f"needs 5 inputs (X, scale, B, input_mean, input_var); got {len(inputs)}")
+        _check_channel_params(self, inputs[0], inputs[1:], self.NAMES)
         return same_as_input(inputs)
 
-    def affine(self, scale, b, mean, var):
-        a = (scale / np.sqrt(var + np.float32(self.epsilon))).astype(np.float32)
-        return a, (b - mean * a).astype(np.float32)
+    def affine(self, scale, bias, mean, var, dtype, rank):
+        a = scale.astype(np.float64) / np.sqrt(var.astype(np.float64) + self.epsilon)
+        b = bias.astype(np.float64) - mean.astype(np.float64) * a
+        return _channel_view(a.astype(dtype), rank), _channel_view(b.astype(dtype), rank)
+
+    @staticmethod
+    def apply(x, a, b):
+        y = x * a
+        y += b
+        return y
+
+    def run(self, x, scale, bias, mean, var):
+        with np.errstate(all="ignore"):
+            return (self.apply(x, *self.affine(scale, bias, mean, var, x.dtype, x.ndim)),)
 
     def lower(self, inputs, outputs, ctx):
-        if all(i.value is not None for i in inputs[1:5]):
-            a, s = self.affine(*[i.value for i in inputs[1:5]])
-            shape = (1, -1) + (1,) * (len(inputs[0].shape) - 2)
-            a, s = a.reshape(shape), s.reshape(shape)
-
-            def run(x, *_):
-                y = x * a
-                y += s
-                return (y,)
-
-            return run
-        return self.run
-
-    def run(self, x, scale, b, mean, var):
-        a, s = self.affine(scale, b, mean, var)
-        shape = _channel_shape(x)
-        return (contiguous(x * a.reshape(shape) + s.reshape(shape), np.float32),)
+        params = [i.value for i in inputs[1:]]
+        if any(p is None for p in params):
+            return self.run
+        with np.errstate(all="ignore"):
+            a, b = self.affine(*params, inputs[0].dtype, len(inputs[0].shape))
+        apply = self.apply
+        return lambda x, *_: (apply(x, a, b),)
 
 
 @register_op("InstanceNormalization")
 class InstanceNormalization(Op):
+    """y = (x - mean) / sqrt(var + epsilon) * scale + B, statistics per (n, c) over the spatial axes."""
+
     attributes = frozenset({"epsilon"})
 
     def parse(self, attrs):
         self.epsilon = float(attrs.get("epsilon", 1e-5))
 
     def infer(self, inputs):
-        self.require_float32(*inputs, names=("input", "scale", "B"))
-        x = inputs[0]
-        if len(x.shape) < 3:
-            self.fail(f"input must have rank >= 3, got {list(x.shape)}")
+        _check_channel_params(self, inputs[0], inputs[1:3], ("scale", "B"))
         return same_as_input(inputs)
 
-    def run(self, x, scale, b):
-        axes = tuple(range(2, x.ndim))
-        mean = x.mean(axis=axes, keepdims=True, dtype=np.float64)
-        var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
-        shape = _channel_shape(x)
-        y = (x - mean) / np.sqrt(var + self.epsilon) * scale.reshape(shape) + b.reshape(shape)
-        return (contiguous(y, np.float32),)
+    def run(self, x, scale, bias):
+        n, c = x.shape[:2]
+        t = x.dtype.type
+        # (N, C, S) with S contiguous: numpy's pairwise summation keeps float32 statistics accurate
+        x3 = np.ascontiguousarray(x).reshape(n, c, -1)
+        d = x3 - x3.mean(axis=2, keepdims=True)
+        var = np.square(d).mean(axis=2, keepdims=True)
+        a = scale.astype(x.dtype).reshape(1, c, 1) / np.sqrt(var + t(self.epsilon))
+        d *= a
+        d += bias.astype(x.dtype).reshape(1, c, 1)
+        return (d.reshape(x.shape),)
 
 
 @register_op("LRN")
 class LRN(Op):
-    """Across-channel local response normalization."""
+    """Local response normalization across channels:
+    y = x / (bias + alpha / size * sum of x^2 over the channel window) ** beta."""
 
     attributes = frozenset({"alpha", "beta", "bias", "size"})
 
@@ -97,87 +116,102 @@ class LRN(Op):
         self.alpha = float(attrs.get("alpha", 1e-4))
         self.beta = float(attrs.get("beta", 0.75))
         self.bias = float(attrs.get("bias", 1.0))
-        if "size" not in attrs or int(attrs["size"]) < 1:
-            self.fail("attribute size (>= 1) is required")
+        if "size" not in attrs:
+            self.fail("attribute 'size' is required")
         self.size = int(attrs["size"])
+        if self.size < 1:
+            self.fail(f"size must be >= 1; got {self.size}")
 
     def infer(self, inputs):
-        self.require_float32(inputs[0])
+        check_kind(self, inputs[0], FLOAT)
+        if len(inputs[0].shape) < 2:
+            self.fail(f"input must have rank >= 2; got shape {list(inputs[0].shape)}")
         return same_as_input(inputs)
 
     def run(self, x):
+        t = x.dtype.type
         c = x.shape[1]
-        sq = (x.astype(np.float32) ** 2)
-        # window [c - floor((size-1)/2), c + ceil((size-1)/2)] via a cumulative sum over channels
-        lo, hi = (self.size - 1) // 2, -(-(self.size - 1) // 2)
-        cs = np.concatenate([np.zeros_like(sq[:, :1]), np.cumsum(sq, axis=1, dtype=np.float64)], axis=1)
-        idx = np.arange(c)
-        top = np.minimum(idx + hi, c - 1) + 1
-        bot = np.maximum(idx - lo, 0)
-        s = cs[:, top] - cs[:, bot]
-        y = x / (self.bias + self.alpha / self.size * s) ** self.beta
-        return (contiguous(y, np.float32),)
+        before = (self.size - 1) // 2
+        sq = np.square(x)
+        padded = np.zeros((x.shape[0], c + self.size - 1) + x.shape[2:], x.dtype)
+        padded[:, before:before + c] = sq
+        acc = padded[:, 0:c].copy()
+        for k in range(1, self.size):
+            acc += padded[:, k:k + c]
+        acc *= t(self.alpha / self.size)
+        acc += t(self.bias)
+        np.power(acc, t(self.beta), out=acc)
+        return (np.divide(x, acc, out=acc),)
 
 
 @register_op("LpNormalization")
 class LpNormalization(Op):
+    """y = x / ||x||_p along one axis (p = 1 or 2); an all-zero vector stays zero."""
+
     attributes = frozenset({"axis", "p"})
 
     def parse(self, attrs):
         self.axis_attr = int(attrs.get("axis", -1))
         self.p = int(attrs.get("p", 2))
         if self.p not in (1, 2):
-            self.fail(f"p must be 1 or 2, got {self.p}")
+            self.fail(f"p must be 1 or 2; got {self.p}")
 
     def infer(self, inputs):
-        self.require_float32(inputs[0])
+        check_kind(self, inputs[0], FLOAT)
         self.axis(self.axis_attr, len(inputs[0].shape))
         return same_as_input(inputs)
 
     def run(self, x):
-        norm = np.abs(x).sum(self.axis_attr, keepdims=True) if self.p == 1 else \
-            np.sqrt((x * x).sum(self.axis_attr, keepdims=True))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            y = np.where(norm == 0, 0, x / norm)
-        return (contiguous(y, x.dtype),)
+        axis = self.axis(self.axis_attr, x.ndim)
+        if self.p == 1:
+            norm = np.abs(x).sum(axis=axis, keepdims=True)
+        else:
+            norm = np.sqrt(np.square(x).sum(axis=axis, keepdims=True))
+        norm[norm == 0] = 1
+        return (x / norm,)
 
 
 class _SoftmaxBase(Op):
-    """Softmax-13+: along one axis (default -1). Softmax-1/11: the input is flattened to 2-D at `axis`
-    (default 1) and normalised over the second dimension."""
+    """Softmax-13+: along one axis (default -1). Softmax-1/11: over the input flattened to 2-D at `axis`
+    (default 1), i.e. jointly over every axis from `axis` on."""
 
     attributes = frozenset({"axis"})
 
     def parse(self, attrs):
-        self.legacy = self.opset < 13
+        self.legacy = schema_version("", self.op_type, self.opset) < 13
         self.axis_attr = int(attrs.get("axis", 1 if self.legacy else -1))
 
+    def axes(self, rank: int) -> tuple:
+        if rank == 0:
+            return ()
+        axis = self.axis(self.axis_attr, rank)
+        return tuple(range(axis, rank)) if self.legacy else (axis,)
+
     def infer(self, inputs):
-        x = inputs[0]
-        if x.dtype.kind != "f":
-            self.unsupported(f"input dtype {x.dtype} is not supported")
-        rank = len(x.shape)
-        self.axis(self.axis_attr, max(rank, 1) if not self.legacy else rank + (rank == 0))
+        check_kind(self, inputs[0], FLOAT)
+        self.axes(len(inputs[0].shape))
         return same_as_input(inputs)
 
     def run(self, x):
-        if self.legacy:
-            a = self.axis_attr % x.ndim if x.ndim else 0
-            lead = int(np.prod(x.shape[:a], dtype=np.int64))
-            flat = x.reshape(lead, -1)
-            return (contiguous(self.normalize(flat, 1).reshape(x.shape), x.dtype),)
-        return (contiguous(self.normalize(x, self.axis_attr), x.dtype),)
+        if x.size == 0:
+            return (x.copy(),)
+        axes = self.axes(x.ndim)
+        with np.errstate(all="ignore"):
+            return (self.finish(x - x.max(axis=axes, keepdims=True), axes),)
 
 
 @register_op("Softmax")
 class Softmax(_SoftmaxBase):
-    def normalize(self, x, axis):
-        e = np.exp(x - x.max(axis=axis, keepdims=True))
-        return e / e.sum(axis=axis, keepdims=True)
+    @staticmethod
+    def finish(shifted, axes):
+        np.exp(shifted, out=shifted)
+        shifted /= shifted.sum(axis=axes, keepdims=True)
+        return shifted
 
 
 @register_op("LogSoftmax")
 class LogSoftmax(_SoftmaxBase):
-    def normalize(self, x, axis):
-        z = x - x.max(axis=axis, keepdims=True)
-        return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+    @staticmethod
+    def finish(shifted, axes):
+        shifted -= np.log(np.exp(shifted).sum(axis=axes, keepdims=True))
+        return shifted

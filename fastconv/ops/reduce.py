@@ -1,127 +1,160 @@
-"""Reductions. The axes attribute of older opsets (ReduceSum < 13, the others < 18) becomes an input."""
+"""Reductions: ReduceSum/Mean/Max/Min/Prod/L1/L2/SumSquare/LogSum/LogSumExp.
+
+Newest form only: `axes` is an optional int64 input (ReduceSum since 13, the others since 18); older nodes have
+their `axes` attribute turned into that input at import. No axes reduces everything unless
+noop_with_empty_axes=1, which makes the op an identity. Reducing an empty set gives the operation's identity
+(0 for sums, 1 for products, -inf / +inf or the integer limits for Max / Min). Output dtype = input dtype.
+"""
 from __future__ import annotations
+
+from typing import ClassVar
 
 import numpy as np
 
 from fastconv.graph.ir import TensorInfo
-from fastconv.ops.base import I64, Op, contiguous
-from fastconv.ops.registry import register_op
+from fastconv.ops.base import Op
+from fastconv.ops.elementwise import check_kind
+from fastconv.ops.registry import register_op, schema_version
 
 
-class _Reduce(Op):
+class Reduce(Op):
     attributes = frozenset({"axes", "keepdims", "noop_with_empty_axes"})
-    axes_input_since = 18
+    axes_input_since: ClassVar[int] = 18
+    kinds: ClassVar[str] = "fiu"
 
     @classmethod
     def upgrade(cls, node, add_constant):
-        if node.opset < cls.axes_input_since and "axes" in node.attrs:
+        if schema_version("", node.op_type, node.opset) < cls.axes_input_since and "axes" in node.attrs:
             axes = node.attrs.pop("axes")
-            node.inputs = [node.inputs[0], add_constant(np.array(axes, np.int64), "axes")]
+            node.inputs = node.inputs[:1] + [add_constant(np.array(axes, np.int64).reshape(-1), "axes")]
 
     def parse(self, attrs):
+        if "axes" in attrs:
+            self.fail(f"'axes' is an input, not an attribute, since {self.op_type}-{self.axes_input_since}")
         self.keepdims = bool(attrs.get("keepdims", 1))
         self.noop = bool(attrs.get("noop_with_empty_axes", 0))
 
-    def resolve_axes(self, rank, axes):
-        if axes is None or axes.size == 0:
+    def resolve_axes(self, axes, rank: int):
+        """The sorted reduced axes, or None when the op is an identity (no axes and noop_with_empty_axes)."""
+        if axes is None or np.size(axes) == 0:
             return None if self.noop else tuple(range(rank))
-        out = tuple(sorted({self.axis(int(a), max(rank, 1)) for a in axes.reshape(-1)}))
-        return out
+        if np.asarray(axes).dtype.kind not in "iu":
+            self.fail(f"axes must be integers; got {np.asarray(axes).dtype}")
+        out = sorted(self.axis(int(a), max(rank, 1), "axes entry") for a in np.asarray(axes).reshape(-1))
+        if len(set(out)) != len(out):
+            self.fail(f"axes {np.asarray(axes).tolist()} repeat an axis")
+        return tuple(out)
+
+    def out_shape(self, shape, axes) -> tuple:
+        if axes is None:
+            return tuple(shape)
+        if self.keepdims:
+            return tuple(1 if k in axes else d for k, d in enumerate(shape))
+        return tuple(d for k, d in enumerate(shape) if k not in axes)
 
     def infer(self, inputs):
         x = inputs[0]
-        if x.dtype.kind not in "fiu":
-            self.unsupported(f"input dtype {x.dtype} is not supported")
-        axes_info = inputs[1] if len(inputs) > 1 else None
-        axes = self.const_input(axes_info, "axes")
-        self._axes = self.resolve_axes(len(x.shape), axes)
-        if self._axes is None:
-            return [TensorInfo(self.out_dtype(x.dtype), tuple(x.shape))]
-        shape = [1 if k in self._axes else d for k, d in enumerate(x.shape)] if self.keepdims else \
-            [d for k, d in enumerate(x.shape) if k not in self._axes]
-        return [TensorInfo(self.out_dtype(x.dtype), tuple(shape))]
-
-    def out_dtype(self, dtype):
-        return dtype
+        check_kind(self, x, self.kinds)
+        axes = self.const_input(inputs[1] if len(inputs) > 1 else None, "axes")
+        return [TensorInfo(x.dtype, self.out_shape(x.shape, self.resolve_axes(axes, len(x.shape))))]
 
     def run(self, x, axes=None):
-        ax = self.resolve_axes(x.ndim, axes)
-        if ax is None:
-            return (contiguous(self.post(x.copy()), x.dtype),)
-        return (contiguous(self.reduce(x, ax), self.out_dtype(x.dtype)),)
+        axes = self.resolve_axes(axes, x.ndim)
+        if axes is None:
+            return (x.copy(),)
+        with np.errstate(all="ignore"):
+            y = np.asarray(self.reduce(x, axes)).astype(x.dtype, copy=False)
+        return (y.reshape(self.out_shape(x.shape, axes)),)
 
-    def post(self, x):
-        return x
+    def lower(self, inputs, outputs, ctx):
+        axes = self.resolve_axes(self.const_input(inputs[1] if len(inputs) > 1 else None, "axes"),
+                                 len(inputs[0].shape))
+        if axes is None:
+            return lambda x, *_: (x.copy(),)
+        reduce, shape = self.reduce, outputs[0].shape
 
+        def run(x, *_):
+            with np.errstate(all="ignore"):
+                return (np.asarray(reduce(x, axes)).astype(x.dtype, copy=False).reshape(shape),)
 
-def _reduce_op(name, fn, since=18, post=None):
-    body = {"reduce": lambda self, x, ax: fn(x, ax, self.keepdims), "axes_input_since": since}
-    if post is not None:
-        body["post"] = lambda self, x: post(x)
-    return register_op(name)(type(name, (_Reduce,), body))
+        return run
 
-
-_reduce_op("ReduceSum", lambda x, ax, k: np.sum(x, axis=ax, keepdims=k, dtype=x.dtype), since=13)
-_reduce_op("ReduceMean", lambda x, ax, k: np.mean(x, axis=ax, keepdims=k, dtype=np.float64 if x.dtype.kind != "f"
-                                                  else x.dtype))
-_reduce_op("ReduceMax", lambda x, ax, k: np.max(x, axis=ax, keepdims=k) if x.size else
-           np.full(_kept(x.shape, ax, k), -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min, x.dtype))
-_reduce_op("ReduceMin", lambda x, ax, k: np.min(x, axis=ax, keepdims=k) if x.size else
-           np.full(_kept(x.shape, ax, k), np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).max, x.dtype))
-_reduce_op("ReduceProd", lambda x, ax, k: np.prod(x, axis=ax, keepdims=k, dtype=x.dtype))
-_reduce_op("ReduceSumSquare", lambda x, ax, k: np.sum(x * x, axis=ax, keepdims=k, dtype=x.dtype),
-           post=lambda x: x * x)
-_reduce_op("ReduceL1", lambda x, ax, k: np.sum(np.abs(x), axis=ax, keepdims=k, dtype=x.dtype), post=np.abs)
-_reduce_op("ReduceL2", lambda x, ax, k: np.sqrt(np.sum(x.astype(np.float64) ** 2, axis=ax, keepdims=k)),
-           post=np.abs)
-_reduce_op("ReduceLogSumExp", lambda x, ax, k: _logsumexp(x, ax, k))
-_reduce_op("ReduceLogSum", lambda x, ax, k: np.log(np.sum(x, axis=ax, keepdims=k)))
+    def reduce(self, x, axes):
+        """The reduction with keepdims=True."""
+        raise NotImplementedError
 
 
-def _kept(shape, ax, keep):
-    return tuple(1 if i in ax else d for i, d in enumerate(shape)) if keep else \
-        tuple(d for i, d in enumerate(shape) if i not in ax)
+def _lowest(dtype):
+    return False if dtype.kind == "b" else (-np.inf if dtype.kind == "f" else np.iinfo(dtype).min)
 
 
-def _logsumexp(x, ax, keep):
-    x64 = x.astype(np.float64)
-    m = np.max(x64, axis=ax, keepdims=True) if x.size else np.zeros(_kept(x.shape, ax, True))
-    m = np.where(np.isfinite(m), m, 0)
-    y = np.log(np.sum(np.exp(x64 - m), axis=ax, keepdims=True)) + m
-    return y if keep else y.reshape(_kept(x.shape, ax, False))
+def _highest(dtype):
+    return True if dtype.kind == "b" else (np.inf if dtype.kind == "f" else np.iinfo(dtype).max)
 
 
-class _ArgReduce(Op):
-    attributes = frozenset({"axis", "keepdims", "select_last_index"})
+@register_op("ReduceSum")
+class ReduceSum(Reduce):
+    axes_input_since = 13
 
-    def parse(self, attrs):
-        self.axis_attr = int(attrs.get("axis", 0))
-        self.keepdims = bool(attrs.get("keepdims", 1))
-        self.last = bool(attrs.get("select_last_index", 0))
-
-    def infer(self, inputs):
-        x = inputs[0]
-        a = self.axis(self.axis_attr, len(x.shape))
-        shape = [1 if k == a else d for k, d in enumerate(x.shape)] if self.keepdims else \
-            [d for k, d in enumerate(x.shape) if k != a]
-        return [TensorInfo(I64, tuple(shape))]
-
-    def run(self, x):
-        a = self.axis_attr % x.ndim
-        if self.last:
-            y = x.shape[a] - 1 - self.fn(np.flip(x, a), axis=a)
-        else:
-            y = self.fn(x, axis=a)
-        if self.keepdims:
-            y = np.expand_dims(y, a)
-        return (contiguous(y, np.int64),)
+    def reduce(self, x, axes):
+        return np.sum(x, axis=axes, dtype=x.dtype, keepdims=True)
 
 
-@register_op("ArgMax")
-class ArgMax(_ArgReduce):
-    fn = staticmethod(np.argmax)
+@register_op("ReduceMean")
+class ReduceMean(Reduce):
+    def reduce(self, x, axes):
+        return np.mean(x, axis=axes, keepdims=True)
 
 
-@register_op("ArgMin")
-class ArgMin(_ArgReduce):
-    fn = staticmethod(np.argmin)
+@register_op("ReduceMax")
+class ReduceMax(Reduce):
+    kinds = "fiub"
+
+    def reduce(self, x, axes):
+        return np.max(x, axis=axes, keepdims=True, initial=_lowest(x.dtype))
+
+
+@register_op("ReduceMin")
+class ReduceMin(Reduce):
+    kinds = "fiub"
+
+    def reduce(self, x, axes):
+        return np.min(x, axis=axes, keepdims=True, initial=_highest(x.dtype))
+
+
+@register_op("ReduceProd")
+class ReduceProd(Reduce):
+    def reduce(self, x, axes):
+        return np.prod(x, axis=axes, dtype=x.dtype, keepdims=True)
+
+
+@register_op("ReduceL1")
+class ReduceL1(Reduce):
+    def reduce(self, x, axes):
+        return np.sum(np.abs(x), axis=axes, dtype=x.dtype, keepdims=True)
+
+
+@register_op("ReduceL2")
+class ReduceL2(Reduce):
+    def reduce(self, x, axes):
+        return np.sqrt(np.sum(np.square(x), axis=axes, dtype=x.dtype, keepdims=True))
+
+
+@register_op("ReduceSumSquare")
+class ReduceSumSquare(Reduce):
+    def reduce(self, x, axes):
+        return np.sum(np.square(x), axis=axes, dtype=x.dtype, keepdims=True)
+
+
+@register_op("ReduceLogSum")
+class ReduceLogSum(Reduce):
+    def reduce(self, x, axes):
+        return np.log(np.sum(x, axis=axes, dtype=x.dtype, keepdims=True))
+
+
+@register_op("ReduceLogSumExp")
+class ReduceLogSumExp(Reduce):
+    def reduce(self, x, axes):
+        m = np.max(x, axis=axes, keepdims=True, initial=-np.inf).astype(x.dtype)
+        m[~np.isfinite(m)] = 0
+        return np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m

@@ -76,6 +76,12 @@ def build_plan(graph: Graph, inputs: dict[str, TensorInfo], ctx: PlanContext) ->
                                     f"{type(e).__name__}: {e}") from e
         if len(out_infos) < len([o for o in node.outputs if o]):
             raise AssertionError(f"{node.label()}: infer returned {len(out_infos)} outputs")
+        named = [info for name, info in zip(node.outputs, out_infos) if name]
+        if named and all(info.value is not None for info in named):  # known from shapes alone (Shape, Size)
+            for name, info in zip(node.outputs, out_infos):
+                if name:
+                    infos[name] = info
+            continue
         present = [i for i in in_infos if i is not None]
         if node.op.foldable and all(i.value is not None for i in present):
             values = node.op.run(*[None if i is None else i.value for i in in_infos])

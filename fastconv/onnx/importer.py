@@ -47,7 +47,8 @@ def elem_dtype(elem_type: int, where: str) -> np.dtype:
 def _value_spec(vi: onnx.ValueInfoProto, what: str) -> ValueSpec:
     tt = vi.type.tensor_type
     if not vi.type.HasField("tensor_type"):
-        raise UnsupportedError(f"{what} '{vi.name}' is not a tensor")
+        raise UnsupportedError(f"{what} '{vi.name}' is not a tensor (fastconv does not support sequence, "
+                               "map and optional types)")
     shape = None
     if tt.HasField("shape"):
         shape = tuple(d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in tt.shape.dim)

@@ -24,6 +24,15 @@ SUPPORTED_DTYPES = frozenset(np.dtype(t) for t in (
     np.uint64, np.bool_))
 
 
+class ValueRequired(UnsupportedError):
+    """An op needs the value of a non-constant input to know its output shape. The planner turns this into a
+    request to key the plan on the values of the (small) graph inputs that input is computed from."""
+
+    def __init__(self, msg: str, info: TensorInfo):
+        super().__init__(msg)
+        self.info = info
+
+
 class Op:
     op_type: ClassVar[str] = ""
     domain: ClassVar[str] = ""
@@ -77,7 +86,8 @@ class Op:
         if info is None:
             return default
         if info.value is None:
-            self.unsupported(f"{what} must be a constant or computable from input shapes at plan time")
+            raise ValueRequired(f"{self.node.label()}: {what} must be a constant or computable from input "
+                                "shapes at plan time", info)
         return info.value
 
     def axis(self, axis: int, rank: int, what: str = "axis") -> int:

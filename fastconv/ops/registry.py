@@ -40,13 +40,33 @@ def register_op(op_type: str, since: int = 1, until: int = MAX_OPSET, domain: st
     return deco
 
 
+def _signature(schema) -> tuple:
+    attrs = tuple(sorted((a.name, int(a.type), a.default_value.SerializeToString())
+                         for a in schema.attributes.values()))
+    return (attrs, tuple((i.name, int(i.option)) for i in schema.inputs),
+            tuple((o.name, int(o.option)) for o in schema.outputs))
+
+
 @lru_cache(maxsize=None)
 def schema_version(domain: str, op_type: str, opset: int) -> int | None:
-    """The since_version of the schema in force for op_type at this opset (None if ONNX has no such op)."""
+    """The since_version of the schema in force for op_type at this opset (None if ONNX has no such op).
+
+    Schema versions newer than MAX_OPSET whose attributes, inputs and outputs are identical to the previous
+    version's (ONNX added element types only, e.g. Reshape-23/24/25) are mapped back to that version.
+    """
     try:
-        return onnx.defs.get_schema(op_type, opset, domain).since_version
+        schema = onnx.defs.get_schema(op_type, opset, domain)
     except Exception:
         return None
+    while schema.since_version > MAX_OPSET:
+        try:
+            prev = onnx.defs.get_schema(op_type, schema.since_version - 1, domain)
+        except Exception:
+            break
+        if _signature(prev) != _signature(schema):
+            break
+        schema = prev
+    return schema.since_version
 
 
 def lookup(domain: str, op_type: str, opset: int) -> OpEntry | None:

@@ -12,8 +12,9 @@ from typing import Callable
 
 import numpy as np
 
-from fastconv.errors import FastconvError, InvalidModelError
+from fastconv.errors import FastconvError, InvalidModelError, UnsupportedError
 from fastconv.graph.ir import Graph, Node, TensorInfo
+from fastconv.ops.base import ValueRequired
 from fastconv.platform import Platform
 
 
@@ -23,6 +24,31 @@ class PlanContext:
     # op_type -> kernel name, to force one registered kernel (tests, benchmarks)
     kernel_overrides: dict[str, str] = field(default_factory=dict)
     check_shapes: bool = bool(os.environ.get("FASTCONV_CHECK_SHAPES"))
+
+
+class NeedsInputValues(UnsupportedError):
+    """Raised when a shape depends on the values of graph inputs (`names`); the session then keys plans on
+    those inputs' values and plans again."""
+
+    def __init__(self, msg: str, names: set[str]):
+        super().__init__(msg)
+        self.names = names
+
+
+def _graph_input_ancestors(graph: Graph, value: str) -> set[str]:
+    producers = graph.producers()
+    inputs = {v.name for v in graph.inputs}
+    found, stack, seen = set(), [value], set()
+    while stack:
+        v = stack.pop()
+        if v in seen:
+            continue
+        seen.add(v)
+        if v in inputs:
+            found.add(v)
+        elif v in producers:
+            stack.extend(i for i in producers[v].inputs if i)
+    return found
 
 
 @dataclass
@@ -68,6 +94,9 @@ def build_plan(graph: Graph, inputs: dict[str, TensorInfo], ctx: PlanContext) ->
         in_infos = [infos[i] if i else None for i in node.inputs]
         try:
             out_infos = node.op.infer(in_infos)
+        except ValueRequired as e:
+            name = next(n for n, i in zip(node.inputs, in_infos) if i is e.info)
+            raise NeedsInputValues(str(e), _graph_input_ancestors(graph, name)) from None
         except FastconvError:
             raise
         except Exception as e:  # a shape rule tripping on inconsistent input shapes

@@ -10,7 +10,8 @@ import numpy as np
 from fastconv.errors import InvalidInputError
 from fastconv.graph.ir import TensorInfo
 from fastconv.onnx import import_model, load_model_proto
-from fastconv.plan.planner import PlanContext, build_plan
+from fastconv.errors import UnsupportedError
+from fastconv.plan.planner import NeedsInputValues, PlanContext, build_plan
 from fastconv.platform import Platform
 from fastconv.runtime.executor import Executor
 
@@ -41,11 +42,17 @@ class InferenceSession:
         self.platform = Platform.detect(num_threads)
         self._ctx = PlanContext(self.platform, dict(kernel_overrides or {}))
         self._executors: dict[tuple, Executor] = {}
+        # Graph inputs whose values (not just shapes) decide output shapes, e.g. a Reshape's shape or
+        # Resize's scales fed at run time: plans are keyed on their values too.
+        self._value_inputs: set[str] = set()
         self._lock = threading.Lock()
         self._inputs = {v.name: v for v in self._graph.inputs}
         self._output_index = {v.name: k for k, v in enumerate(self._graph.outputs)}
         if all(v.shape is not None and all(isinstance(d, int) for d in v.shape) for v in self._graph.inputs):
-            self._executor_for({v.name: tuple(v.shape) for v in self._graph.inputs})
+            try:
+                self._executor_for({v.name: tuple(v.shape) for v in self._graph.inputs})
+            except NeedsInputValues as e:  # planned on first run, when the values are known
+                self._value_inputs |= self._checked_value_inputs(e)
 
     @property
     def graph(self):
@@ -68,7 +75,7 @@ class InferenceSession:
         if unknown:
             raise InvalidInputError(f"unknown output name(s) {unknown}; the model's outputs are "
                                     f"{list(self._output_index)}")
-        executor = self._executor_for({n: a.shape for n, a in feeds.items()})
+        executor = self._executor_for({n: a.shape for n, a in feeds.items()}, feeds)
         numba.set_num_threads(self.platform.num_threads)
         slots = [executor.plan.output_slots[self._output_index[n]] for n in output_names]
         return executor.run(feeds, slots)
@@ -78,17 +85,48 @@ class InferenceSession:
         return self._executor_for({k: tuple(v) for k, v in shapes.items()}).plan
 
     # -- internals ---------------------------------------------------------------------------------
-    def _executor_for(self, shapes: dict[str, tuple]) -> Executor:
-        key = tuple(shapes[v.name] for v in self._graph.inputs)
-        ex = self._executors.get(key)
-        if ex is None:
+    MAX_VALUE_INPUT_ELEMENTS = 4096
+
+    def _checked_value_inputs(self, e: NeedsInputValues) -> set[str]:
+        def small_enough(name):
+            shape = self._inputs[name].shape
+            if shape is None or not all(isinstance(d, int) for d in shape):
+                return True  # checked against the fed array
+            return int(np.prod(shape)) <= self.MAX_VALUE_INPUT_ELEMENTS
+
+        small = {n for n in e.names if small_enough(n)}
+        if not small or small <= self._value_inputs:
+            raise UnsupportedError(f"{e} (it depends on the data of input(s) {sorted(e.names) or '[]'})") from None
+        return small
+
+    def _executor_for(self, shapes: dict[str, tuple], feeds: dict | None = None) -> Executor:
+        while True:
+            values = tuple(None if feeds is None or v.name not in self._value_inputs else
+                           (feeds[v.name].dtype.str, feeds[v.name].tobytes()) for v in self._graph.inputs)
+            key = (tuple(shapes[v.name] for v in self._graph.inputs), values)
+            ex = self._executors.get(key)
+            if ex is not None:
+                return ex
             with self._lock:
                 ex = self._executors.get(key)
-                if ex is None:
-                    infos = {v.name: TensorInfo(v.dtype, tuple(shapes[v.name])) for v in self._graph.inputs}
+                if ex is not None:
+                    return ex
+                infos = {v.name: TensorInfo(v.dtype, tuple(shapes[v.name]),
+                                            feeds[v.name] if feeds is not None and v.name in self._value_inputs
+                                            else None) for v in self._graph.inputs}
+                try:
                     ex = Executor(build_plan(self._graph, infos, self._ctx))
-                    self._executors[key] = ex
-        return ex
+                except NeedsInputValues as e:
+                    if feeds is None:
+                        raise
+                    for name in self._checked_value_inputs(e):
+                        if feeds[name].size > self.MAX_VALUE_INPUT_ELEMENTS:
+                            raise UnsupportedError(f"{e} (input '{name}' is too large to plan on its values)") \
+                                from None
+                        self._value_inputs.add(name)
+                    continue
+                self._executors[key] = ex
+                return ex
 
     def _check_inputs(self, input_feed: dict) -> dict[str, np.ndarray]:
         if not isinstance(input_feed, dict):

@@ -123,12 +123,11 @@ def cmd_run(args) -> int:
 
 
 def cmd_verify(args) -> int:
+    from fastconv.onnx import import_model, load_model_proto
     from fastconv.tools.verify import compare_with_onnxruntime
 
     _check_positive(args.threads, "--threads")
-    # input names are only known after loading; parse them against the model's declared inputs
-    from fastconv.onnx import import_model, load_model_proto
-
+    # --input/--input-shape are checked against the model's input names, known once it is loaded
     proto, _ = load_model_proto(args.model)
     names = [v.name for v in import_model(proto).inputs]
     report = compare_with_onnxruntime(proto, _read_inputs(args.input, names), rtol=args.rtol, atol=args.atol,

@@ -10,7 +10,7 @@ import math
 from typing import ClassVar
 
 import numpy as np
-from onnx import helper
+from onnx import TensorProto, helper
 
 from fastconv.graph.ir import TensorInfo
 from fastconv.kernels.numba.unary import erf
@@ -42,8 +42,6 @@ def onnx_dtype(op: Op, elem_type: int, what: str) -> np.dtype:
     except Exception:
         dt = None
     if dt is None or dt not in SUPPORTED_DTYPES:
-        from onnx import TensorProto
-
         name = TensorProto.DataType.Name(elem_type) if elem_type in TensorProto.DataType.values() else elem_type
         op.unsupported(f"{what} {name} is not supported (fastconv carries float32/float64, integer and bool "
                        "tensors)")
@@ -54,14 +52,17 @@ class Unary(Op):
     """y = f(x), same shape and dtype."""
 
     kinds: ClassVar[str] = FLOAT
-    # ops that may overflow or leave their domain (exp, log, sqrt...) compute with numpy warnings off
-    quiet: ClassVar[bool] = False
+    # compute with numpy's floating-point warnings off (overflow in exp, log of negatives, inf * 0 ...):
+    # onnxruntime does not warn either. Costs ~0.6 us per call, so ops that cannot warn turn it off.
+    quiet: ClassVar[bool] = True
 
     def infer(self, inputs):
         check_kind(self, inputs[0], self.kinds)
         return same_as_input(inputs)
 
     def run(self, x):
+        if x.ndim == 0:  # numpy gives scalars, not arrays, for 0-d operands: f's in-place steps need arrays
+            return (self.run(x.reshape(1))[0].reshape(()),)
         if self.quiet:
             with np.errstate(all="ignore"):
                 return (np.asarray(self.f(x)),)
@@ -134,6 +135,7 @@ class Variadic(Op):
 @register_op("Relu")
 class Relu(Unary):
     kinds = "fi"
+    quiet = False
 
     def f(self, x):
         return np.maximum(x, x.dtype.type(0))
@@ -141,6 +143,7 @@ class Relu(Unary):
 
 @register_op("LeakyRelu")
 class LeakyRelu(Unary):
+    quiet = False
     attributes = frozenset({"alpha"})
 
     def parse(self, attrs):
@@ -180,7 +183,8 @@ class PRelu(Op):
 
 @register_op("Clip")
 class Clip(Op):
-    """y = min(max(x, min), max); absent (or NaN) bounds do not clip. Clip-6's attributes become inputs."""
+    """y = min(max(x, min), max); absent bounds are the dtype's lowest / max (so +-inf clip to +-FLT_MAX), a
+    NaN bound does not clip (as onnxruntime). Clip-6's attributes become inputs."""
 
     attributes = frozenset({"min", "max"})
 
@@ -189,10 +193,10 @@ class Clip(Op):
         if schema_version("", "Clip", node.opset) >= 11:
             return
         inputs = node.inputs[:1]
-        for k, name in enumerate(("min", "max")):
+        for k, name in enumerate(("min", "max"), start=1):
             if name in node.attrs:
-                inputs += [""] * (k + 1 - len(inputs)) + [add_constant(np.array(node.attrs.pop(name), np.float32),
-                                                                       name)]
+                value = np.array(node.attrs.pop(name), np.float32)
+                inputs += [""] * (k - len(inputs)) + [add_constant(value, name)]
         node.inputs = inputs
 
     def parse(self, attrs):
@@ -208,24 +212,21 @@ class Clip(Op):
         return same_as_input(inputs)
 
     def run(self, x, lo=None, hi=None):
+        limits = np.finfo(x.dtype) if x.dtype.kind == "f" else np.iinfo(x.dtype)
         bounds = []
-        for b in (lo, hi):
-            b = None if b is None else b.reshape(()).astype(x.dtype)
-            bounds.append(None if b is None or b != b else b)  # b != b: NaN
+        for b, default in ((lo, limits.min), (hi, limits.max)):
+            b = x.dtype.type(default) if b is None else b.reshape(()).astype(x.dtype)
+            bounds.append(None if b != b else b)  # b != b: a NaN bound does not clip
         lo, hi = bounds
         if lo is not None and hi is not None:
             return (np.asarray(np.clip(x, lo, hi)),)
         if lo is not None:
-            return (np.maximum(x, lo),)
-        if hi is not None:
-            return (np.minimum(x, hi),)
-        return (x.copy(),)
+            return (np.asarray(np.maximum(x, lo)),)
+        return (np.asarray(np.minimum(x, hi)),) if hi is not None else (x.copy(),)
 
 
 @register_op("Sigmoid")
 class Sigmoid(Unary):
-    quiet = True
-
     def f(self, x):
         y = np.negative(x)
         np.exp(y, out=y)
@@ -255,12 +256,6 @@ class HardSwish(Unary):
         y += t(0.5)
         np.clip(y, t(0), t(1), out=y)
         return np.multiply(y, x, out=y)
-
-
-@register_op("Tanh")
-class Tanh(Unary):
-    def f(self, x):
-        return np.tanh(x)
 
 
 @register_op("Elu")
@@ -374,28 +369,24 @@ class Mish(Unary):
 
 # --- unary math -------------------------------------------------------------------------------------------
 
-@register_op("Sqrt")
-class Sqrt(Unary):
-    quiet = True
-
-    def f(self, x):
-        return np.sqrt(x)
-
-
-@register_op("Exp")
-class Exp(Unary):
-    quiet = True
-
-    def f(self, x):
-        return np.exp(x)
-
-
-@register_op("Log")
-class Log(Unary):
-    quiet = True
-
-    def f(self, x):
-        return np.log(x)
+# op: (since, dtype kinds, quiet, numpy function). Round is half-to-even, as ONNX specifies.
+_UNARY = {
+    "Tanh": (1, FLOAT, False, np.tanh),
+    "Sqrt": (1, FLOAT, True, np.sqrt),
+    "Exp": (1, FLOAT, True, np.exp),
+    "Log": (1, FLOAT, True, np.log),
+    "Reciprocal": (1, FLOAT, True, np.reciprocal),
+    "Floor": (1, FLOAT, False, np.floor),
+    "Ceil": (1, FLOAT, False, np.ceil),
+    "Round": (11, FLOAT, False, np.round),
+    "Neg": (1, "fi", False, np.negative),
+    "Abs": (1, NUMERIC, False, np.abs),
+    "Sign": (9, NUMERIC, False, np.sign),
+    "Not": (1, "b", False, np.logical_not),
+}
+for _name, (_since, _kinds, _quiet, _fn) in _UNARY.items():
+    register_op(_name, since=_since)(
+        type(_name, (Unary,), {"kinds": _kinds, "quiet": _quiet, "f": staticmethod(_fn), "__module__": __name__}))
 
 
 @register_op("Erf", since=9)
@@ -404,56 +395,6 @@ class Erf(Unary):
 
     def f(self, x):
         return erf(x) if x.dtype.kind == "f" else np.round(erf(x.astype(np.float64))).astype(x.dtype)
-
-
-@register_op("Reciprocal")
-class Reciprocal(Unary):
-    quiet = True
-
-    def f(self, x):
-        return np.reciprocal(x)
-
-
-@register_op("Floor")
-class Floor(Unary):
-    def f(self, x):
-        return np.floor(x)
-
-
-@register_op("Ceil")
-class Ceil(Unary):
-    def f(self, x):
-        return np.ceil(x)
-
-
-@register_op("Round", since=11)
-class Round(Unary):
-    def f(self, x):
-        return np.round(x)  # half to even, as ONNX specifies
-
-
-@register_op("Neg")
-class Neg(Unary):
-    kinds = "fi"
-
-    def f(self, x):
-        return np.negative(x)
-
-
-@register_op("Abs")
-class Abs(Unary):
-    kinds = NUMERIC
-
-    def f(self, x):
-        return np.abs(x)
-
-
-@register_op("Sign", since=9)
-class Sign(Unary):
-    kinds = NUMERIC
-
-    def f(self, x):
-        return np.sign(x)
 
 
 @register_op("IsNaN", since=9)
@@ -479,14 +420,6 @@ class IsInf(IsNaN):
         if self.neg:
             return np.isneginf(x)
         return np.isposinf(x) if self.pos else np.zeros(x.shape, BOOL)
-
-
-@register_op("Not")
-class Not(Unary):
-    kinds = "b"
-
-    def f(self, x):
-        return np.logical_not(x)
 
 
 # --- binary arithmetic --------------------------------------------------------------------------------------
@@ -526,18 +459,14 @@ class Div(Binary):
 
 @register_op("Mod", since=10)
 class Mod(Binary):
-    """fmod=0: the remainder takes the divisor's sign (integers only); fmod=1: the dividend's (C fmod)."""
+    """fmod=0: A - floor(A / B) * B, the divisor's sign (floats too, as Mod-28 defines it); fmod=1:
+    A - trunc(A / B) * B, the dividend's sign (C fmod)."""
 
     quiet = True
     attributes = frozenset({"fmod"})
 
     def parse(self, attrs):
         self.fmod = bool(attrs.get("fmod", 0))
-
-    def infer(self, inputs):
-        if not self.fmod and inputs[0].dtype.kind == "f":
-            self.fail("fmod must be 1 for float inputs")
-        return super().infer(inputs)
 
     def f(self, a, b):
         return np.fmod(a, b) if self.fmod else np.mod(a, b)
@@ -564,66 +493,20 @@ class Pow(Op):
 
 # --- comparison and logic ---------------------------------------------------------------------------------
 
-@register_op("Equal")
-class Equal(Compare):
-    def f(self, a, b):
-        return a == b
-
-
-@register_op("Less")
-class Less(Compare):
-    kinds = NUMERIC
-
-    def f(self, a, b):
-        return a < b
-
-
-@register_op("LessOrEqual", since=12)
-class LessOrEqual(Compare):
-    kinds = NUMERIC
-
-    def f(self, a, b):
-        return a <= b
-
-
-@register_op("Greater")
-class Greater(Compare):
-    kinds = NUMERIC
-
-    def f(self, a, b):
-        return a > b
-
-
-@register_op("GreaterOrEqual", since=12)
-class GreaterOrEqual(Compare):
-    kinds = NUMERIC
-
-    def f(self, a, b):
-        return a >= b
-
-
-@register_op("And")
-class And(Compare):
-    kinds = "b"
-
-    def f(self, a, b):
-        return a & b
-
-
-@register_op("Or")
-class Or(Compare):
-    kinds = "b"
-
-    def f(self, a, b):
-        return a | b
-
-
-@register_op("Xor")
-class Xor(Compare):
-    kinds = "b"
-
-    def f(self, a, b):
-        return a ^ b
+# op: (since, dtype kinds, numpy function); the result is bool
+_COMPARE = {
+    "Equal": (1, ANY, np.equal),
+    "Less": (1, NUMERIC, np.less),
+    "LessOrEqual": (12, NUMERIC, np.less_equal),
+    "Greater": (1, NUMERIC, np.greater),
+    "GreaterOrEqual": (12, NUMERIC, np.greater_equal),
+    "And": (1, "b", np.logical_and),
+    "Or": (1, "b", np.logical_or),
+    "Xor": (1, "b", np.logical_xor),
+}
+for _name, (_since, _kinds, _fn) in _COMPARE.items():
+    register_op(_name, since=_since)(
+        type(_name, (Compare,), {"kinds": _kinds, "f": staticmethod(_fn), "__module__": __name__}))
 
 
 @register_op("Where", since=9)
@@ -674,9 +557,9 @@ class Min(Variadic):
 
 # --- type conversion --------------------------------------------------------------------------------------
 
-# Cast-23..25 only add element types fastconv refuses (4/2-bit, float8e8m0) and `round_mode`, which applies to
-# float8 targets only: for the types fastconv carries, Cast-25 is Cast-21.
-@register_op("Cast", until=25)
+# Cast-23/24 add element types fastconv refuses (4-bit float, float8e8m0) and `round_mode`, which applies to
+# float8e8m0 targets only: for the types fastconv carries, Cast-24 (and the type-only 25/28) is Cast-21.
+@register_op("Cast", until=24)
 class Cast(Op):
     """Conversion as C casts do it: float to int truncates toward zero, NaN to bool is True."""
 
@@ -695,7 +578,7 @@ class Cast(Op):
             return (np.asarray(x.astype(self.to if like is None else like.dtype)),)
 
 
-@register_op("CastLike", since=15, until=25)
+@register_op("CastLike", since=15, until=24)
 class CastLike(Cast):
     attributes = frozenset({"saturate", "round_mode"})
 

@@ -182,8 +182,6 @@ class _SoftmaxBase(Op):
         self.axis_attr = int(attrs.get("axis", 1 if self.legacy else -1))
 
     def axes(self, rank: int) -> tuple:
-        if rank == 0:
-            return ()
         axis = self.axis(self.axis_attr, rank)
         return tuple(range(axis, rank)) if self.legacy else (axis,)
 

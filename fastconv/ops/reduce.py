@@ -2,8 +2,10 @@
 
 Newest form only: `axes` is an optional int64 input (ReduceSum since 13, the others since 18); older nodes have
 their `axes` attribute turned into that input at import. No axes reduces everything unless
-noop_with_empty_axes=1, which makes the op an identity. Reducing an empty set gives the operation's identity
-(0 for sums, 1 for products, -inf / +inf or the integer limits for Max / Min). Output dtype = input dtype.
+noop_with_empty_axes=1, which reduces nothing: only the elementwise part applies (ReduceL1 gives |x|,
+ReduceSumSquare x^2, ReduceLogSum log x), as in onnxruntime and onnx's reference. Reducing an empty set gives
+the operation's identity (0 for sums, 1 for products, -inf / +inf or the integer limits for Max / Min).
+Output dtype = input dtype.
 """
 from __future__ import annotations
 
@@ -34,10 +36,10 @@ class Reduce(Op):
         self.keepdims = bool(attrs.get("keepdims", 1))
         self.noop = bool(attrs.get("noop_with_empty_axes", 0))
 
-    def resolve_axes(self, axes, rank: int):
-        """The sorted reduced axes, or None when the op is an identity (no axes and noop_with_empty_axes)."""
+    def resolve_axes(self, axes, rank: int) -> tuple:
+        """The sorted reduced axes; () when there are none and noop_with_empty_axes is set."""
         if axes is None or np.size(axes) == 0:
-            return None if self.noop else tuple(range(rank))
+            return () if self.noop else tuple(range(rank))
         if np.asarray(axes).dtype.kind not in "iu":
             self.fail(f"axes must be integers; got {np.asarray(axes).dtype}")
         out = sorted(self.axis(int(a), max(rank, 1), "axes entry") for a in np.asarray(axes).reshape(-1))
@@ -46,8 +48,6 @@ class Reduce(Op):
         return tuple(out)
 
     def out_shape(self, shape, axes) -> tuple:
-        if axes is None:
-            return tuple(shape)
         if self.keepdims:
             return tuple(1 if k in axes else d for k, d in enumerate(shape))
         return tuple(d for k, d in enumerate(shape) if k not in axes)
@@ -60,8 +60,6 @@ class Reduce(Op):
 
     def run(self, x, axes=None):
         axes = self.resolve_axes(axes, x.ndim)
-        if axes is None:
-            return (x.copy(),)
         with np.errstate(all="ignore"):
             y = np.asarray(self.reduce(x, axes)).astype(x.dtype, copy=False)
         return (y.reshape(self.out_shape(x.shape, axes)),)
@@ -69,8 +67,6 @@ class Reduce(Op):
     def lower(self, inputs, outputs, ctx):
         axes = self.resolve_axes(self.const_input(inputs[1] if len(inputs) > 1 else None, "axes"),
                                  len(inputs[0].shape))
-        if axes is None:
-            return lambda x, *_: (x.copy(),)
         reduce, shape = self.reduce, outputs[0].shape
 
         def run(x, *_):

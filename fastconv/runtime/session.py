@@ -153,7 +153,7 @@ class InferenceSession:
                     if isinstance(want, int) and got != want:
                         raise InvalidInputError(f"input '{name}' has shape {list(arr.shape)}; dimension {axis} "
                                                 f"must be {want} (model shape {list(spec.shape)})")
-            feeds[name] = np.ascontiguousarray(arr)
+            feeds[name] = np.asarray(arr, order="C")  # keeps 0-d inputs 0-d
         return feeds
 
 

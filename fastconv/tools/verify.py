@@ -184,10 +184,9 @@ def compare_arrays(name: str, got: np.ndarray, expected: np.ndarray, rtol: float
         return OutputComparison(**base, max_abs_diff=float("nan"), rel_l2=float("nan"), passed=False,
                                 note=f"shape {list(got.shape)} != onnxruntime {list(expected.shape)}")
     g, e = got.astype(np.float64), expected.astype(np.float64)
-    with np.errstate(invalid="ignore", over="ignore"):
-        diff = np.abs(g - e)
     same = (g == e) | (np.isnan(g) & np.isnan(e))   # equal infinities and coinciding NaNs count as equal
-    diff[same] = 0.0
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.where(same, 0.0, np.abs(g - e))
     max_abs = float(diff.max()) if diff.size else 0.0
     norm = float(np.linalg.norm(e[np.isfinite(e)]))
     err = float(np.linalg.norm(diff)) if diff.size else 0.0

@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import onnx
 import pytest
+from onnx import numpy_helper
 
 import fastconv
 from fastconv.errors import UnsupportedError
@@ -63,6 +64,8 @@ def run_case(case):
     names = [o.name for o in case.model.graph.output]
     input_names = [i.name for i in sess.get_inputs()]
     for inputs, expected in case.data_sets:
+        inputs = [numpy_helper.to_array(v) if isinstance(v, onnx.TensorProto) else v for v in inputs]
+        expected = [numpy_helper.to_array(v) if isinstance(v, onnx.TensorProto) else v for v in expected]
         feed = dict(zip(input_names, inputs))
         got = sess.run(None, feed)
         assert len(got) == len(expected)

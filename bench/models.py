@@ -65,6 +65,9 @@ def machine_description(threads: int) -> dict:
         "fastconv_isa": plat.isa,
         "fastconv_simd_width": plat.simd_width,
         "threads": threads,
+        "env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "OPENBLAS_NUM_THREADS",
+                                           "MKL_NUM_THREADS", "NUMBA_THREADING_LAYER", "NUMBA_NUM_THREADS")
+                if k in os.environ},
         "ort_session_config": {"session.force_spinning_stop": "1", "intra_op_num_threads": threads,
                                "inter_op_num_threads": 1},
     }
@@ -132,8 +135,8 @@ def bench_model(name: str, shape: tuple, iterations: int, warmup: int, threads: 
 
 def markdown(results: list[dict], machine: dict, started: str, interleaved: bool = True) -> str:
     lines = [f"# fastconv vs onnxruntime, model level ({started})", "",
-             f"- CPU: {machine['cpu']} ({machine['logical_cores']} logical cores, {machine['usable_cores']} usable), "
-             f"{machine['os']}",
+             f"- CPU: {machine['cpu']} ({machine['logical_cores']} logical cores, "
+             f"{machine['usable_cores']} usable), {machine['os']}",
              f"- python {machine['python']}, numpy {machine['numpy']}, numba {machine['numba']}, "
              f"onnx {machine['onnx']}, onnxruntime {machine['onnxruntime']}, fastconv {machine['fastconv']} "
              f"(isa {machine['fastconv_isa']}, block {machine['fastconv_simd_width']})",
@@ -216,6 +219,11 @@ def main(argv=None) -> int:
             print(f"{name:14s} error: {msg}", file=sys.stderr, flush=True)
         results.append(r)
 
+    try:
+        import numba
+        machine["numba_threading_layer"] = numba.threading_layer()
+    except ValueError:                      # no parallel Numba region ran
+        machine["numba_threading_layer"] = None
     os.makedirs(args.out, exist_ok=True)
     stem = os.path.join(args.out, f"models-{now.strftime('%Y-%m-%d-%H%M%S')}")
     with open(stem + ".json", "w") as f:

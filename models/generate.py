@@ -134,7 +134,7 @@ def build_resnet_small() -> onnx.ModelProto:
         cin = cout
     h = b.node("GlobalAveragePool", [h], prefix="gap")            # 128 x 1 x 1
     h = b.node("Flatten", [h], axis=1)
-    logits = b.gemm(h, 128, 10, gain=0.1)                         # features grow to std ~5: keep logits near unit scale
+    logits = b.gemm(h, 128, 10, gain=0.1)                         # features reach std ~5: logits std ~1
     b.nodes.append(helper.make_node("Softmax", [logits], ["probabilities"], name="softmax", axis=1))
     return b.model("resnet_small", ["N", 3, 64, 64], ["N", 10], x, "probabilities",
                    "Small ResNet with seeded random weights (fastconv embedded model; default of `fastconv run`)")

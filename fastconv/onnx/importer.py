@@ -51,7 +51,9 @@ def _value_spec(vi: onnx.ValueInfoProto, what: str) -> ValueSpec:
                                "map and optional types)")
     shape = None
     if tt.HasField("shape"):
-        shape = tuple(d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in tt.shape.dim)
+        # a negative dim_value (some exporters write -1) means unknown, like an unnamed dim_param
+        shape = tuple(d.dim_value if d.HasField("dim_value") and d.dim_value >= 0 else (d.dim_param or None)
+                      for d in tt.shape.dim)
     return ValueSpec(vi.name, elem_dtype(tt.elem_type, f"{what} '{vi.name}'"), shape)
 
 

@@ -21,3 +21,19 @@ def test_every_case_has_batch_2():
     # must say why in its ModelCase.note
     for case in zoo.CASES.values():
         assert any(s[0] == 2 for s in case.shapes) or case.note, case.name
+
+
+@pytest.mark.parametrize("name", ["squeezenet", "resnet50", "inception_v1"])
+def test_light_models_get_random_weights(name):
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(zoo.light_model_path(name, 1))
+    assert model.ir_version == zoo.LIGHT_IR_VERSION
+    assert "ConstantOfShape" not in {n.op_type for n in model.graph.node}
+    assert [i.name for i in model.graph.input] == [i.name for i in model.graph.input[:1]]   # data only
+    for t in model.graph.initializer:
+        a = numpy_helper.to_array(t)
+        if a.dtype.kind == "f" and a.size > 1:
+            assert np.unique(a).size > 1, f"{t.name} is a constant fill"

@@ -49,30 +49,29 @@ def window_output_shape(in_shape, kernel, strides, dilations, pads_begin, pads_e
 
 def transpose_pads_and_output(in_shape, kernel, strides, dilations, pads, output_padding, output_shape,
                               auto_pad) -> tuple[list[int], list[int], list[int]]:
-    """ConvTranspose: (pads_begin, pads_end, output spatial shape) following the ONNX spec."""
+    """ConvTranspose: (pads_begin, pads_end, output spatial shape), as onnxruntime computes them.
+
+    full = s(i - 1) + output_padding + d(k - 1) + 1 is the unpadded output. A target size (output_shape, else
+    i * s for auto_pad SAME_*) sets the total padding full - target, split with the odd pixel at the end for
+    SAME_UPPER and at the start otherwise; explicit pads are then ignored. A target larger than full gets no
+    padding: output_shape keeps its size (the tail holds only the bias: a negative end pad), auto_pad SAME_*
+    yields full. VALID means no padding.
+    """
     n = len(in_shape)
     full = [strides[i] * (in_shape[i] - 1) + output_padding[i] + (kernel[i] - 1) * dilations[i] + 1
             for i in range(n)]
-    if output_shape is not None:
-        out = list(output_shape[-n:])
-        total = [full[i] - out[i] for i in range(n)]
-        if auto_pad == "SAME_LOWER":
-            pb = [t - t // 2 for t in total]
-        else:  # SAME_UPPER and NOTSET both put the smaller half first (onnxruntime's behaviour)
-            pb = [t // 2 for t in total]
-        pe = [total[i] - pb[i] for i in range(n)]
-        return pb, pe, out
-    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
-        out = [in_shape[i] * strides[i] for i in range(n)]
-        total = [full[i] - out[i] for i in range(n)]
-        if auto_pad == "SAME_UPPER":
-            pb = [t // 2 for t in total]
+    if output_shape is not None or auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        if output_shape is not None:
+            out = [int(o) for o in output_shape[-n:]]
+            total = [full[i] - out[i] for i in range(n)]
         else:
-            pb = [t - t // 2 for t in total]
-        pe = [total[i] - pb[i] for i in range(n)]
-        return pb, pe, out
+            total = [max(0, full[i] - in_shape[i] * strides[i]) for i in range(n)]
+            out = [full[i] - total[i] for i in range(n)]
+        clipped = [max(0, t) for t in total]
+        pb = [t // 2 if auto_pad == "SAME_UPPER" else t - t // 2 for t in clipped]
+        return pb, [total[i] - pb[i] for i in range(n)], out
     if auto_pad == "VALID" or pads is None:
         pb, pe = [0] * n, [0] * n
     else:
-        pb, pe = list(pads[:n]), list(pads[n:])
+        pb, pe = [int(p) for p in pads[:n]], [int(p) for p in pads[n:]]
     return pb, pe, [full[i] - pb[i] - pe[i] for i in range(n)]

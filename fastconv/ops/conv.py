@@ -1,6 +1,9 @@
 """Conv and ConvTranspose: attribute parsing and validation, shape rule, kernel selection, weight packing.
 
-Kernels see geometry as 3-D (1-D and 2-D problems get unit leading spatial axes) and float32 NCDHW tensors.
+Attributes are checked at load time as far as they can be without shapes; the rest (channel counts, weight
+shape, kernel vs padded input, output_shape) when shapes are known. Geometry comes from `_geometry` only.
+Kernels see every problem as 3-D (1-D and 2-D get unit leading spatial axes) over float32 NCDHW tensors;
+`lower` picks the best registered kernel for the concrete `ConvConfig` and packs constant weights once.
 """
 from __future__ import annotations
 
@@ -9,11 +12,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from fastconv.graph.ir import TensorInfo
-from fastconv.kernels.numba import conv_general as kg
+from fastconv.kernels.numba import conv_general as kc
+from fastconv.kernels.numba import conv_transpose as kt
 from fastconv.kernels.registry import register_kernel, select_kernel
 from fastconv.ops import _geometry as geo
 from fastconv.ops.base import F32, Op
 from fastconv.ops.registry import register_op
+
+# Column buffers of im2col / col2im are tiled to about this many floats (a few MB: cache-sized, and big enough
+# for BLAS to run at full speed), and never exceed the layer's output size times its kernel volume.
+COLS_TARGET = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,16 @@ class ConvConfig:
     rank: int  # number of real spatial axes (1-3)
 
     @property
+    def kvol(self) -> int:
+        return self.kernel[0] * self.kernel[1] * self.kernel[2]
+
+    @property
+    def output_shape(self) -> tuple:
+        return (self.batch, self.out_channels, *self.out_spatial[3 - self.rank:])
+
+    @property
     def depthwise(self) -> bool:
+        """One input channel per group (group == C_in), any channel multiplier."""
         return self.group == self.in_channels and self.out_channels % self.in_channels == 0
 
     @property
@@ -43,9 +60,14 @@ class ConvConfig:
                 and self.pads_begin == (0, 0, 0) and self.pads_end == (0, 0, 0))
 
 
-def _to3(values, fill):
-    values = list(values)
+def _to3(values, fill) -> tuple:
+    values = [int(v) for v in values]
     return tuple([fill] * (3 - len(values)) + values)
+
+
+def _ints(attrs, name):
+    v = attrs.get(name)
+    return None if v is None else tuple(int(x) for x in v)
 
 
 class _WindowOp(Op):
@@ -54,110 +76,146 @@ class _WindowOp(Op):
     def parse(self, attrs):
         self.auto_pad = attrs.get("auto_pad", "NOTSET")
         if self.auto_pad not in geo.AUTO_PADS:
-            self.fail(f"auto_pad '{self.auto_pad}' is not one of {geo.AUTO_PADS}")
-        self.kernel_shape = attrs.get("kernel_shape")
-        self.strides = attrs.get("strides")
-        self.dilations = attrs.get("dilations")
-        self.pads = attrs.get("pads")
+            self.fail(f"auto_pad '{self.auto_pad}' is not one of {list(geo.AUTO_PADS)}")
+        self.kernel_shape = _ints(attrs, "kernel_shape")
+        self.strides = _ints(attrs, "strides")
+        self.dilations = _ints(attrs, "dilations")
+        self.pads = _ints(attrs, "pads")
         self.group = int(attrs.get("group", 1))
         if self.group < 1:
             self.fail(f"group must be >= 1, got {self.group}")
-        for name in ("strides", "dilations"):
+        for name in ("kernel_shape", "strides", "dilations"):
             v = getattr(self, name)
-            if v is not None and any(int(s) < 1 for s in v):
+            if v is not None and any(s < 1 for s in v):
                 self.fail(f"{name} must be >= 1, got {list(v)}")
-        if self.kernel_shape is not None and any(int(k) < 1 for k in self.kernel_shape):
-            self.fail(f"kernel_shape must be >= 1, got {list(self.kernel_shape)}")
-        if self.pads is not None and any(int(p) < 0 for p in self.pads):
-            self.fail(f"pads must be >= 0, got {list(self.pads)}")
+        if self.pads is not None:
+            if len(self.pads) % 2:
+                self.fail(f"pads has {len(self.pads)} values; it needs a begin and an end per spatial axis")
+            if any(p < 0 for p in self.pads):
+                self.fail(f"pads must be >= 0, got {list(self.pads)}")
+        # spatial rank as far as the attributes tell; they must agree with each other
+        lengths = {name: len(v) for name, v in (("kernel_shape", self.kernel_shape), ("strides", self.strides),
+                                                  ("dilations", self.dilations))
+                   if v is not None}
+        if self.pads is not None:
+            lengths["pads/2"] = len(self.pads) // 2
+        if len(set(lengths.values())) > 1:
+            self.fail(f"attribute lengths disagree on the number of spatial axes: {lengths}")
+        self.spatial_rank = next(iter(lengths.values()), None)  # None: known from X only
+        if self.spatial_rank is not None and not 1 <= self.spatial_rank <= 3:
+            self.unsupported(f"{self.spatial_rank} spatial axes; 1-3 are supported")
 
-    def _spatial_attrs(self, x: TensorInfo, w: TensorInfo):
-        """Validated (kernel, strides, dilations, pads-or-None) for this input rank."""
-        if x.shape is None or len(x.shape) < 3 or len(x.shape) > 5:
-            self.unsupported(f"input X must have rank 3-5 (1-3 spatial axes), got shape {x.shape}")
+    def _spatial(self, x: TensorInfo, w: TensorInfo):
+        """(kernel, strides, dilations) for this input, checked against X and W."""
+        if len(x.shape) < 3:
+            self.fail(f"input X has shape {list(x.shape)}; expected (N, C, spatial...) with 1-3 spatial axes")
+        if len(x.shape) > 5:
+            self.unsupported(f"input X has shape {list(x.shape)}; 1-3 spatial axes are supported")
         n = len(x.shape) - 2
         if len(w.shape) != n + 2:
-            self.fail(f"weight W has shape {list(w.shape)}; expected rank {n + 2} for input {list(x.shape)}")
-        kernel = tuple(int(k) for k in (self.kernel_shape or w.shape[2:]))
-        if tuple(kernel) != tuple(w.shape[2:]):
-            self.fail(f"kernel_shape {list(kernel)} does not match weight shape {list(w.shape)}")
-        strides = tuple(int(s) for s in (self.strides or [1] * n))
-        dilations = tuple(int(d) for d in (self.dilations or [1] * n))
+            self.fail(f"weight W has shape {list(w.shape)}; expected rank {n + 2} for input X {list(x.shape)}")
+        kernel = tuple(int(k) for k in w.shape[2:])
+        if self.kernel_shape is not None and self.kernel_shape != kernel:
+            self.fail(f"kernel_shape {list(self.kernel_shape)} does not match weight W shape {list(w.shape)}")
+        strides = self.strides or (1,) * n
+        dilations = self.dilations or (1,) * n
         for name, v in (("strides", strides), ("dilations", dilations)):
             if len(v) != n:
-                self.fail(f"{name} has {len(v)} values; the input has {n} spatial axes")
+                self.fail(f"{name} has {len(v)} values; input X {list(x.shape)} has {n} spatial axes")
         if self.pads is not None and len(self.pads) != 2 * n:
-            self.fail(f"pads has {len(self.pads)} values; expected {2 * n} for {n} spatial axes")
+            self.fail(f"pads has {len(self.pads)} values; expected {2 * n} for input X {list(x.shape)}")
+        if any(k < 1 for k in kernel):
+            self.fail(f"weight W has shape {list(w.shape)}; kernel dimensions must be >= 1")
         return kernel, strides, dilations
 
+    def _bias(self, b: TensorInfo | None, m: int):
+        if b is not None and tuple(b.shape) != (m,):
+            self.fail(f"bias B has shape {list(b.shape)}; expected [{m}] (one per output channel)")
 
-@register_op("Conv")
+    def _lower(self, op_type, cfg, inputs, ctx):
+        kernel = select_kernel(op_type, cfg, ctx.platform, ctx.kernel_overrides.get(op_type))
+        w = inputs[1].value
+        has_b = len(inputs) > 2 and inputs[2] is not None
+        b = inputs[2].value if has_b else None
+        if w is not None and (not has_b or b is not None):
+            run = kernel.build(cfg, ctx.platform, w, b)  # weights packed once, here
+            return lambda x, *_: run(x)
+        return lambda x, w, b=None: kernel.build(cfg, ctx.platform, w, b)(x)
+
+    @staticmethod
+    def _infos(*arrays):
+        return [None if a is None else TensorInfo(a.dtype, tuple(a.shape)) for a in arrays]
+
+
+@register_op("Conv", since=1, until=22)
 class Conv(_WindowOp):
-    """Y = conv(X, W) + B over 1-3 spatial axes, grouped; ONNX Conv-1/11/22 (same float semantics)."""
+    """Y = conv(X, W) + B over 1-3 spatial axes with groups; ONNX Conv-1/11/22 (same float semantics).
 
-    def infer(self, inputs):
+    X (N, C, spatial...), W (M, C / group, k...), optional B (M,); float32 only.
+    """
+
+    def config(self, inputs) -> ConvConfig:
         x, w = inputs[0], inputs[1]
         b = inputs[2] if len(inputs) > 2 else None
         self.require_float32(x, w, b, names=("X", "W", "B"))
-        kernel, strides, dilations = self._spatial_attrs(x, w)
-        n_, c = x.shape[:2]
+        kernel, strides, dilations = self._spatial(x, w)
+        batch, c = x.shape[:2]
         m = w.shape[0]
         if c % self.group or m % self.group:
-            self.fail(f"group {self.group} does not divide input channels {c} and output channels {m}")
+            self.fail(f"group {self.group} must divide the input channels ({c}) and output channels ({m})")
         if w.shape[1] * self.group != c:
-            self.fail(f"weight W has shape {list(w.shape)}: W.shape[1] * group must equal input channels {c}")
-        if b is not None and tuple(b.shape) != (m,):
-            self.fail(f"bias B has shape {list(b.shape)}; expected [{m}]")
+            self.fail(f"weight W has shape {list(w.shape)}; W.shape[1] * group ({w.shape[1]} * {self.group}) "
+                      f"must equal the input channels of X {list(x.shape)}")
+        self._bias(b, m)
         spatial = tuple(x.shape[2:])
         pb, pe = geo.window_pads(spatial, kernel, strides, dilations, self.pads, self.auto_pad)
-        out = geo.window_output_shape(spatial, kernel, strides, dilations, pb, pe)
         for i in range(len(spatial)):
-            if spatial[i] + pb[i] + pe[i] < dilations[i] * (kernel[i] - 1) + 1:
-                self.fail(f"kernel extent {dilations[i] * (kernel[i] - 1) + 1} on spatial axis {i} exceeds the "
-                          f"padded input size {spatial[i] + pb[i] + pe[i]} (input shape {list(x.shape)})")
-        self.cfg = ConvConfig(n_, c, m, self.group, _to3(spatial, 1), _to3(out, 1), _to3(kernel, 1),
-                              _to3(strides, 1), _to3(dilations, 1), _to3(pb, 0), _to3(pe, 0), len(spatial))
-        return [TensorInfo(F32, (n_, m, *out))]
+            extent = dilations[i] * (kernel[i] - 1) + 1
+            if spatial[i] + pb[i] + pe[i] < extent:
+                self.fail(f"kernel extent {extent} on spatial axis {i} exceeds the padded input size "
+                          f"{spatial[i] + pb[i] + pe[i]} (X {list(x.shape)}, W {list(w.shape)}, "
+                          f"pads {pb + pe}, dilations {list(dilations)})")
+        out = geo.window_output_shape(spatial, kernel, strides, dilations, pb, pe)
+        return ConvConfig(batch, c, m, self.group, _to3(spatial, 1), _to3(out, 1), _to3(kernel, 1),
+                          _to3(strides, 1), _to3(dilations, 1), _to3(pb, 0), _to3(pe, 0), len(spatial))
+
+    def infer(self, inputs):
+        return [TensorInfo(F32, self.config(inputs).output_shape)]
 
     def lower(self, inputs, outputs, ctx):
-        self.infer(inputs)
-        cfg = self.cfg
-        kernel = select_kernel("Conv", cfg, ctx.platform, ctx.kernel_overrides.get("Conv"))
-        w = inputs[1].value
-        b = inputs[2].value if len(inputs) > 2 and inputs[2] is not None else None
-        if w is not None and (b is not None or len(inputs) < 3 or inputs[2] is None):
-            run = kernel.build(cfg, ctx.platform, w, b)
-            return lambda x, *_: run(x)
-
-        def run_dynamic(x, w, b=None):
-            return kernel.build(cfg, ctx.platform, w, b)(x)
-
-        return run_dynamic
+        return self._lower("Conv", self.config(inputs), inputs, ctx)
 
     def run(self, x, w, b=None):
-        """General semantics (constant folding): the fallback kernel."""
-        info = [TensorInfo(x.dtype, x.shape), TensorInfo(w.dtype, w.shape)]
-        if b is not None:
-            info.append(TensorInfo(b.dtype, b.shape))
-        self.infer(info)
-        return _conv_im2col_build(self.cfg, None, w, b)(x)
+        return conv_im2col_blas_f32(self.config(self._infos(x, w, b)), None, w, b)(x)
 
 
-def _bias_or_zero(b, m):
-    return np.zeros(m, np.float32) if b is None else np.ascontiguousarray(b, dtype=np.float32)
+def _band(rows: int, row_len: int, k_rows: int, bound: int) -> int:
+    """Rows per tile of a (k_rows, rows * row_len) column matrix: within COLS_TARGET and `bound` floats,
+    and at least one row."""
+    return max(1, min(rows, min(bound, COLS_TARGET) // max(1, k_rows * row_len)))
 
 
-# Column buffers are capped at the layer's output size times its kernel volume (and at least one output row).
-def _rows_per_band(cfg: ConvConfig, k_rows: int) -> int:
+def im2col_band(cfg: ConvConfig, k_rows: int) -> int:
+    """Output rows per im2col tile; the tile holds k_rows x (rows * ow) floats, at most the layer's output
+    size times its kernel volume (one output row at the least)."""
     od, oh, ow = cfg.out_spatial
-    kvol = cfg.kernel[0] * cfg.kernel[1] * cfg.kernel[2]
-    budget = (cfg.out_channels // cfg.group) * od * oh * ow * kvol
-    return max(1, min(od * oh, budget // max(1, k_rows * ow)))
+    return _band(od * oh, ow, k_rows, cfg.out_channels * od * oh * ow * cfg.kvol)
+
+
+def col2im_band(cfg: ConvConfig) -> int:
+    """Input rows per ConvTranspose GEMM tile of (M / group * kvol) x (rows * in_w) floats, bounded like
+    im2col's by the layer's output size times its kernel volume (one input row at the least)."""
+    in_d, in_h, in_w = cfg.in_spatial
+    od, oh, ow = cfg.out_spatial
+    mgk = cfg.out_channels // cfg.group * cfg.kvol
+    return _band(in_d * in_h, in_w, mgk, cfg.out_channels * od * oh * ow * cfg.kvol)
 
 
 @register_kernel("Conv", "conv_im2col_blas_f32", priority=0)
-def _conv_im2col_build(cfg: ConvConfig, platform, w, b):
-    """General kernel: per image and group, im2col over bands of output rows, then one BLAS matmul."""
+def conv_im2col_blas_f32(cfg: ConvConfig, platform, w, b):
+    """General kernel: per image and group, im2col over bands of output rows, then one BLAS matmul per band
+    writing straight into the output. The bias rides in the GEMM: a row of ones under the columns and the
+    bias as an extra weight column."""
     g, m, c = cfg.group, cfg.out_channels, cfg.in_channels
     mg, cg = m // g, c // g
     kd, kh, kw = cfg.kernel
@@ -165,160 +223,196 @@ def _conv_im2col_build(cfg: ConvConfig, platform, w, b):
     dd, dh, dw = cfg.dilations
     pd, ph, pw = cfg.pads_begin
     od, oh, ow = cfg.out_spatial
-    k_rows = cg * kd * kh * kw
-    w_packed = np.ascontiguousarray(np.asarray(w, np.float32).reshape(g, mg, k_rows))
-    bias = None if b is None else np.ascontiguousarray(b, np.float32).reshape(m, 1)
-    rows = od * oh
-    band = _rows_per_band(cfg, k_rows)
-    pointwise = cfg.pointwise
+    k_rows = cg * cfg.kvol
+    wp = np.asarray(w, np.float32).reshape(g, mg, k_rows)
+    if b is not None:
+        wp = np.concatenate([wp, np.asarray(b, np.float32).reshape(g, mg, 1)], axis=2)
+    wp = np.ascontiguousarray(wp)
+    k_tot = wp.shape[2]
+    rows, p = od * oh, od * oh * ow
+    band = im2col_band(cfg, k_tot)
+    in_shape = (c, *cfg.in_spatial)
 
     def run(x):
         x = np.ascontiguousarray(x, np.float32)
         n_ = x.shape[0]
-        x5 = x.reshape(n_, c, *cfg.in_spatial)
-        out = np.empty((n_, m, od * oh * ow), np.float32)
-        cols = None if pointwise else np.empty((k_rows, band * ow), np.float32)
+        xs = x.reshape(n_, *in_shape)
+        out = np.empty(cfg.output_shape, np.float32)
+        o3 = out.reshape(n_, m, p)
+        buf = np.empty(k_tot * band * ow, np.float32)
         for n in range(n_):
             for gi in range(g):
-                xg = x5[n, gi * cg:(gi + 1) * cg]
-                og = out[n, gi * mg:(gi + 1) * mg]
-                if pointwise:
-                    np.matmul(w_packed[gi], xg.reshape(cg, -1), out=og)
-                    continue
+                xg = xs[n, gi * cg:(gi + 1) * cg]
                 for r0 in range(0, rows, band):
                     r1 = min(rows, r0 + band)
-                    cb = cols[:, :(r1 - r0) * ow]
-                    kg.im2col_rows_f32(xg, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, oh, ow, r0, r1, cb)
-                    if r0 == 0 and r1 == rows:
-                        np.matmul(w_packed[gi], cb, out=og)
-                    else:
-                        og[:, r0 * ow:r1 * ow] = w_packed[gi] @ cb
-        if bias is not None:
-            out += bias
-        return (out.reshape(n_, m, *_spatial_out(cfg)),)
+                    cols = buf[:k_tot * (r1 - r0) * ow].reshape(k_tot, (r1 - r0) * ow)
+                    kc.im2col_rows_f32(xg, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, oh, ow, r0, r1, cols)
+                    if k_tot > k_rows:
+                        cols[k_rows] = 1.0
+                    np.matmul(wp[gi], cols, out=o3[n, gi * mg:(gi + 1) * mg, r0 * ow:r1 * ow])
+        return (out,)
 
     return run
 
 
-def _spatial_out(cfg: ConvConfig):
-    return cfg.out_spatial[3 - cfg.rank:]
+@register_kernel("Conv", "conv_pointwise_blas_f32", priority=10, supports=lambda cfg, platform: cfg.pointwise)
+def conv_pointwise_blas_f32(cfg: ConvConfig, platform, w, b):
+    """1x1, stride 1, no padding: the input already is the column matrix; one BLAS matmul per group."""
+    g, m, c = cfg.group, cfg.out_channels, cfg.in_channels
+    mg, cg = m // g, c // g
+    wp = np.ascontiguousarray(np.asarray(w, np.float32).reshape(g, mg, cg))
+    bias = None if b is None else np.ascontiguousarray(b, np.float32)
+    p = cfg.out_spatial[0] * cfg.out_spatial[1] * cfg.out_spatial[2]
+
+    def run(x):
+        x = np.ascontiguousarray(x, np.float32)
+        n_ = x.shape[0]
+        x3 = x.reshape(n_, c, p)
+        out = np.empty(cfg.output_shape, np.float32)
+        o3 = out.reshape(n_, m, p)
+        for gi in range(g):
+            np.matmul(wp[gi], x3[:, gi * cg:(gi + 1) * cg], out=o3[:, gi * mg:(gi + 1) * mg])
+        if bias is not None:
+            kc.bias_add_f32(o3, bias)
+        return (out,)
+
+    return run
 
 
-@register_kernel("Conv", "conv_depthwise_direct_f32", priority=10,
-                 supports=lambda cfg, platform: cfg.depthwise and cfg.group > 1)
-def _conv_depthwise_build(cfg: ConvConfig, platform, w, b):
+@register_kernel("Conv", "conv_depthwise_direct_f32", priority=20, supports=lambda cfg, platform: cfg.depthwise)
+def conv_depthwise_direct_f32(cfg: ConvConfig, platform, w, b):
+    """group == C_in (depthwise, any channel multiplier): direct convolution, bias first."""
     m = cfg.out_channels
-    w5 = np.ascontiguousarray(np.asarray(w, np.float32).reshape(m, 1, *cfg.kernel))
-    bias = _bias_or_zero(b, m)
+    wp = np.ascontiguousarray(np.asarray(w, np.float32).reshape(m, *cfg.kernel))
+    bias = np.zeros(m, np.float32) if b is None else np.ascontiguousarray(b, np.float32)
     sd, sh, sw = cfg.strides
     dd, dh, dw = cfg.dilations
     pd, ph, pw = cfg.pads_begin
+    in_shape = (cfg.in_channels, *cfg.in_spatial)
+    out_shape = (m, *cfg.out_spatial)
 
     def run(x):
         x = np.ascontiguousarray(x, np.float32)
         n_ = x.shape[0]
-        x5 = x.reshape(n_, cfg.in_channels, *cfg.in_spatial)
-        out = np.empty((n_, m, *cfg.out_spatial), np.float32)
-        kg.conv_depthwise_f32(x5, w5, bias, sd, sh, sw, dd, dh, dw, pd, ph, pw, out)
-        return (out.reshape(n_, m, *_spatial_out(cfg)),)
+        out = np.empty(cfg.output_shape, np.float32)
+        kc.conv_depthwise_f32(x.reshape(n_, *in_shape), wp, bias, sd, sh, sw, dd, dh, dw, pd, ph, pw,
+                              out.reshape(n_, *out_shape))
+        return (out,)
 
     return run
 
 
-@register_op("ConvTranspose")
+@register_op("ConvTranspose", since=1, until=22)
 class ConvTranspose(_WindowOp):
-    """Y = conv_transpose(X, W) + B; ONNX ConvTranspose-1/11/22. W is (C_in, C_out/group, k...)."""
+    """Y = conv_transpose(X, W) + B; ONNX ConvTranspose-1/11/22. W is (C, M / group, k...).
+
+    Output size and padding follow onnxruntime (see `_geometry.transpose_pads_and_output`).
+    """
 
     attributes = _WindowOp.attributes | {"output_padding", "output_shape"}
 
     def parse(self, attrs):
         super().parse(attrs)
-        self.output_padding = attrs.get("output_padding")
-        self.output_shape = attrs.get("output_shape")
-        if self.output_padding is not None and any(int(p) < 0 for p in self.output_padding):
-            self.fail(f"output_padding must be >= 0, got {list(self.output_padding)}")
+        self.output_padding = _ints(attrs, "output_padding")
+        self.output_shape = _ints(attrs, "output_shape")
+        if self.output_padding is not None:
+            if any(p < 0 for p in self.output_padding):
+                self.fail(f"output_padding must be >= 0, got {list(self.output_padding)}")
+            if self.spatial_rank is not None and len(self.output_padding) != self.spatial_rank:
+                self.fail(f"output_padding has {len(self.output_padding)} values; the other attributes have "
+                          f"{self.spatial_rank} spatial axes")
+        if self.output_shape is not None and any(s < 1 for s in self.output_shape):
+            self.fail(f"output_shape must be >= 1, got {list(self.output_shape)}")
 
-    def infer(self, inputs):
+    def config(self, inputs) -> ConvConfig:
         x, w = inputs[0], inputs[1]
         b = inputs[2] if len(inputs) > 2 else None
         self.require_float32(x, w, b, names=("X", "W", "B"))
-        kernel, strides, dilations = self._spatial_attrs(x, w)
+        kernel, strides, dilations = self._spatial(x, w)
         n = len(kernel)
-        n_, c = x.shape[:2]
+        batch, c = x.shape[:2]
         if c % self.group:
-            self.fail(f"group {self.group} does not divide input channels {c}")
+            self.fail(f"group {self.group} must divide the input channels of X {list(x.shape)}")
         if w.shape[0] != c:
-            self.fail(f"weight W has shape {list(w.shape)}: W.shape[0] must equal input channels {c}")
+            self.fail(f"weight W has shape {list(w.shape)}; W.shape[0] must equal the input channels of X "
+                      f"{list(x.shape)}")
         m = w.shape[1] * self.group
-        if b is not None and tuple(b.shape) != (m,):
-            self.fail(f"bias B has shape {list(b.shape)}; expected [{m}]")
-        out_pad = tuple(int(p) for p in (self.output_padding or [0] * n))
+        self._bias(b, m)
+        out_pad = self.output_padding or (0,) * n
         if len(out_pad) != n:
-            self.fail(f"output_padding has {len(out_pad)} values; expected {n}")
+            self.fail(f"output_padding has {len(out_pad)} values; input X {list(x.shape)} has {n} spatial axes")
         for i in range(n):
             if out_pad[i] >= max(strides[i], dilations[i]):
-                self.fail(f"output_padding {list(out_pad)} must be smaller than the stride or dilation "
-                          f"on each axis (strides {list(strides)}, dilations {list(dilations)})")
-        if self.output_shape is not None and len(self.output_shape) not in (n, n + 2):
-            self.fail(f"output_shape {list(self.output_shape)} must have {n} spatial values")
+                self.fail(f"output_padding {list(out_pad)} must be smaller than the stride or the dilation on "
+                          f"each axis (strides {list(strides)}, dilations {list(dilations)})")
+        target = self.output_shape
+        if target is not None:
+            if len(target) not in (n, n + 2):
+                self.fail(f"output_shape {list(target)} must have {n} spatial values (or {n + 2} with N and C)")
+            target = target[-n:]
         spatial = tuple(x.shape[2:])
         pb, pe, out = geo.transpose_pads_and_output(spatial, kernel, strides, dilations, self.pads, out_pad,
-                                                    self.output_shape, self.auto_pad)
-        if any(o <= 0 for o in out):
-            self.fail(f"output spatial shape {out} is not positive (pads {pb + pe}, input {list(x.shape)})")
-        self.cfg = ConvConfig(n_, c, m, self.group, _to3(spatial, 1), _to3(out, 1), _to3(kernel, 1),
-                              _to3(strides, 1), _to3(dilations, 1), _to3(pb, 0), _to3(pe, 0), n)
-        return [TensorInfo(F32, (n_, m, *out))]
+                                                    target, self.auto_pad)
+        for i in range(n):
+            extent = dilations[i] * (kernel[i] - 1) + 1
+            largest = strides[i] * spatial[i] + extent - 1  # beyond it a whole input pixel would be missing
+            if target is not None and target[i] > largest:
+                self.fail(f"output_shape {list(target)} is inconsistent with input X {list(x.shape)}: axis {i} can "
+                          f"be at most {largest} (strides {list(strides)}, kernel extent {extent}, output_padding "
+                          f"{list(out_pad)})")
+        if any(o < 1 for o in out):
+            self.fail(f"output spatial shape {out} is not positive (X {list(x.shape)}, W {list(w.shape)}, "
+                      f"pads {pb + pe})")
+        return ConvConfig(batch, c, m, self.group, _to3(spatial, 1), _to3(out, 1), _to3(kernel, 1),
+                          _to3(strides, 1), _to3(dilations, 1), _to3(pb, 0), _to3(pe, 0), n)
+
+    def infer(self, inputs):
+        return [TensorInfo(F32, self.config(inputs).output_shape)]
 
     def lower(self, inputs, outputs, ctx):
-        self.infer(inputs)
-        cfg = self.cfg
-        kernel = select_kernel("ConvTranspose", cfg, ctx.platform, ctx.kernel_overrides.get("ConvTranspose"))
-        w = inputs[1].value
-        has_b = len(inputs) > 2 and inputs[2] is not None
-        b = inputs[2].value if has_b else None
-        if w is not None and (not has_b or b is not None):
-            run = kernel.build(cfg, ctx.platform, w, b)
-            return lambda x, *_: run(x)
-        return lambda x, w, b=None: kernel.build(cfg, ctx.platform, w, b)(x)
+        return self._lower("ConvTranspose", self.config(inputs), inputs, ctx)
 
     def run(self, x, w, b=None):
-        info = [TensorInfo(x.dtype, x.shape), TensorInfo(w.dtype, w.shape)]
-        if b is not None:
-            info.append(TensorInfo(b.dtype, b.shape))
-        self.infer(info)
-        return _convtranspose_gemm_col2im_build(self.cfg, None, w, b)(x)
+        return convtranspose_gemm_col2im_f32(self.config(self._infos(x, w, b)), None, w, b)(x)
 
 
 @register_kernel("ConvTranspose", "convtranspose_gemm_col2im_f32", priority=0)
-def _convtranspose_gemm_col2im_build(cfg: ConvConfig, platform, w, b):
-    """Per image and group: cols = W_g^T @ X_g (BLAS), then a parallel col2im scatter-add. No zero insertion."""
+def convtranspose_gemm_col2im_f32(cfg: ConvConfig, platform, w, b):
+    """Per image, group and band of input rows: cols = W_g^T @ X_g (BLAS), then a parallel col2im
+    scatter-add whose first band also writes the bias. No zero insertion."""
     g, c, m = cfg.group, cfg.in_channels, cfg.out_channels
     cg, mg = c // g, m // g
-    kvol = cfg.kernel[0] * cfg.kernel[1] * cfg.kernel[2]
-    # (g, mg*kvol, cg): row (m*kvol + k) of group gi holds W[gi*cg:(gi+1)*cg, m, k]
-    wt = np.asarray(w, np.float32).reshape(g, cg, mg * kvol).transpose(0, 2, 1).copy()
-    bias = None if b is None else np.ascontiguousarray(b, np.float32)
+    kvol = cfg.kvol
+    mgk = mg * kvol
+    # (g, mg * kvol, cg): row m * kvol + k of group gi holds W[gi * cg:(gi + 1) * cg, m, k]
+    wt = np.ascontiguousarray(np.asarray(w, np.float32).reshape(g, cg, mgk).transpose(0, 2, 1))
+    bias = np.zeros(m, np.float32) if b is None else np.ascontiguousarray(b, np.float32)
     kd, kh, kw = cfg.kernel
     sd, sh, sw = cfg.strides
     dd, dh, dw = cfg.dilations
     pd, ph, pw = cfg.pads_begin
     in_d, in_h, in_w = cfg.in_spatial
-    p_in = in_d * in_h * in_w
+    rows, p_in = in_d * in_h, in_d * in_h * in_w
+    band = col2im_band(cfg)
+    out_shape = (m, *cfg.out_spatial)
 
     def run(x):
         x = np.ascontiguousarray(x, np.float32)
         n_ = x.shape[0]
-        xf = x.reshape(n_, c, p_in)
-        out = np.zeros((n_, m, *cfg.out_spatial), np.float32)
-        cols = np.empty((mg * kvol, p_in), np.float32)
+        x3 = x.reshape(n_, c, p_in)
+        out = np.empty(cfg.output_shape, np.float32)
+        o5 = out.reshape(n_, *out_shape)
+        buf = np.empty(mgk * band * in_w, np.float32)
         for n in range(n_):
             for gi in range(g):
-                np.matmul(wt[gi], xf[n, gi * cg:(gi + 1) * cg], out=cols)
-                kg.col2im_add_f32(cols, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, in_d, in_h, in_w,
-                                  out[n, gi * mg:(gi + 1) * mg])
-        if bias is not None:
-            out += bias.reshape(m, 1, 1, 1)
-        return (out.reshape(n_, m, *_spatial_out(cfg)),)
+                og = o5[n, gi * mg:(gi + 1) * mg]
+                bg = bias[gi * mg:(gi + 1) * mg]
+                for r0 in range(0, rows, band):
+                    r1 = min(rows, r0 + band)
+                    cols = buf[:mgk * (r1 - r0) * in_w].reshape(mgk, (r1 - r0) * in_w)
+                    np.matmul(wt[gi], x3[n, gi * cg:(gi + 1) * cg, r0 * in_w:r1 * in_w], out=cols)
+                    kt.col2im_add_f32(cols, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, in_h, in_w, r0, r1,
+                                      bg, r0 == 0, og)
+        return (out,)
 
     return run

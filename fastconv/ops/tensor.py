@@ -2,6 +2,8 @@
 
 Parameters that decide output shapes (Reshape's shape, Slice's starts, ...) must be known at plan time; shape
 subgraphs (Shape -> Gather -> Concat -> Reshape) fold to constants because Shape.infer returns its value.
+Every output is C-contiguous: a view when slicing or reshaping gives one (runs never write into their inputs
+and the executor copies views it hands back), a copy otherwise, so kernels downstream never see odd strides.
 """
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import numpy as np
 
 from fastconv.graph.ir import TensorInfo
 from fastconv.ops.base import BOOL, I64, Op, contiguous, same_as_input
-from fastconv.ops.registry import register_op
+from fastconv.ops.registry import register_op, schema_version
 
 
 def _attr_to_input(node, add_constant, attr, position, dtype=np.int64):
@@ -31,26 +33,38 @@ class Identity(Op):
         return same_as_input(inputs)
 
     def run(self, x):
-        return (x,)
+        return (x.view(),)
 
 
 @register_op("Dropout")
 class Dropout(Op):
-    """Inference: y = x; the optional mask output is all True."""
+    """Inference: y = x. The optional mask is what onnxruntime gives: all True from Dropout-12 on (as the
+    spec's reference), all zero/False before (Dropout-7 types the mask like the input). training_mode=true is
+    refused unless ratio is 0, where dropout keeps every element."""
 
-    attributes = frozenset({"ratio", "is_test", "seed"})
+    attributes = frozenset({"ratio", "seed"})
+
+    def parse(self, attrs):
+        version = schema_version("", "Dropout", self.opset)
+        self.mask_value = version >= 12
+        self.mask_like_input = version < 10
 
     def infer(self, inputs):
+        x = inputs[0]
         if len(inputs) > 2 and inputs[2] is not None:
-            mode = self.const_input(inputs[2], "training_mode")
-            if bool(np.asarray(mode).reshape(-1)[0]):
-                self.unsupported("training_mode=true is not supported (inference only)")
-        return [TensorInfo(inputs[0].dtype, inputs[0].shape), TensorInfo(BOOL, inputs[0].shape)][:max(1, self.num_outputs)]
+            if bool(self.const_input(inputs[2], "training_mode").reshape(-1)[0]):
+                ratio = self.const_input(inputs[1] if len(inputs) > 1 else None, "ratio", np.array(0.5))
+                if float(ratio.reshape(-1)[0]) != 0.0:
+                    self.unsupported("training_mode=true with a non-zero ratio (random dropout) is not supported; "
+                                     "fastconv is inference only")
+        mask = TensorInfo(x.dtype if self.mask_like_input else BOOL, x.shape)
+        return [TensorInfo(x.dtype, x.shape), mask][:max(1, self.num_outputs)]
 
     def run(self, x, *_):
         if self.has_output(1):
-            return x, np.ones(x.shape, np.bool_)
-        return (x,)
+            dtype = x.dtype if self.mask_like_input else np.bool_
+            return x.view(), np.full(x.shape, self.mask_value, dtype)
+        return (x.view(),)
 
 
 @register_op("Constant")
@@ -183,7 +197,7 @@ class Flatten(Op):
         r = len(shape)
         if not -r <= self.axis_attr <= r:
             self.fail(f"axis {self.axis_attr} is out of range for rank {r}")
-        a = self.axis_attr % (r + 1) if self.axis_attr < 0 else self.axis_attr
+        a = self.axis_attr + r if self.axis_attr < 0 else self.axis_attr
         return (int(np.prod(shape[:a], dtype=np.int64)), int(np.prod(shape[a:], dtype=np.int64)))
 
     def infer(self, inputs):
@@ -212,7 +226,7 @@ class Transpose(Op):
         return [TensorInfo(x.dtype, tuple(x.shape[p] for p in perm))]
 
     def run(self, x):
-        return (np.ascontiguousarray(np.transpose(x, self._perm(x.ndim))) if x.ndim else x,)
+        return (contiguous(np.transpose(x, self._perm(x.ndim))) if x.ndim else x.view(),)
 
 
 class _AxesOp(Op):
@@ -228,7 +242,7 @@ class _AxesOp(Op):
 class Squeeze(_AxesOp):
     def _shape(self, shape, axes):
         r = len(shape)
-        if axes is None:
+        if axes is None or axes.size == 0:
             return tuple(d for d in shape if d != 1)
         ax = {self.axis(int(a), r) for a in axes.reshape(-1)}
         for a in ax:
@@ -303,17 +317,27 @@ class Split(Op):
     def parse(self, attrs):
         self.axis_attr = int(attrs.get("axis", 0))
         self.num = attrs.get("num_outputs")
+        self.v18 = schema_version("", "Split", self.opset) >= 18
+        if self.num is not None and int(self.num) != self.num_outputs:
+            self.fail(f"num_outputs={self.num} but the node has {self.num_outputs} outputs")
 
     def _sizes(self, dim, split):
         n = self.num_outputs
         if split is not None and split.size:
+            if self.num is not None:
+                self.fail("split and num_outputs cannot both be given")
             sizes = [int(s) for s in split.reshape(-1)]
             if len(sizes) != n or sum(sizes) != dim or any(s < 0 for s in sizes):
                 self.fail(f"split {sizes} does not divide axis of size {dim} into {n} outputs")
             return sizes
         if self.num is not None:  # Split-18: ceil-sized chunks, the last one smaller
             chunk = -(-dim // n)
-            return [min(chunk, max(0, dim - k * chunk)) for k in range(n)]
+            sizes = [chunk] * (n - 1) + [dim - chunk * (n - 1)]
+            if sizes[-1] < 0:
+                self.fail(f"axis of size {dim} cannot be split into {n} chunks of {chunk}")
+            return sizes
+        if self.v18:
+            self.fail("Split-18 needs the split input or the num_outputs attribute")
         if dim % n:
             self.fail(f"axis of size {dim} cannot be split evenly into {n} outputs")
         return [dim // n] * n
@@ -328,7 +352,7 @@ class Split(Op):
     def run(self, x, split=None):
         a = self.axis_attr % x.ndim
         sizes = self._sizes(x.shape[a], split)
-        return tuple(np.split(x, np.cumsum(sizes)[:-1], axis=a))
+        return tuple(contiguous(part) for part in np.split(x, np.cumsum(sizes)[:-1], axis=a))
 
 
 @register_op("Slice")
@@ -343,6 +367,8 @@ class Slice(Op):
             _attr_to_input(node, add_constant, "axes", 3)
 
     def _slices(self, shape, starts, ends, axes, steps):
+        """Python slices per axis after the spec's clamping: negative starts/ends count from the end, then
+        clamp to [0, dim] for positive steps and to [0, dim-1] (starts) / [-1, dim-1] (ends) for negative ones."""
         r = len(shape)
         starts = [int(s) for s in starts.reshape(-1)]
         ends = [int(e) for e in ends.reshape(-1)]
@@ -360,8 +386,9 @@ class Slice(Op):
             if st > 0:
                 s, e = min(max(s, 0), d), min(max(e, 0), d)
             else:
-                s, e = min(max(s, -1), d - 1), min(max(e, -1), d - 1)
-            sl[a] = slice(s, e if e >= 0 else None, st)
+                s, e = min(max(s, 0), d - 1), min(max(e, -1), d - 1)
+            # a stop of -1 means "past index 0" here, which a Python slice spells None
+            sl[a] = slice(s, e, st) if e >= 0 else slice(s if d else 0, None, st)
         return tuple(sl)
 
     def _params(self, inputs):
@@ -380,10 +407,10 @@ class Slice(Op):
 
     def lower(self, inputs, outputs, ctx):
         sl = self._slices(tuple(inputs[0].shape), *self._params(inputs))
-        return lambda x, *_: (x[sl],)
+        return lambda x, *_: (contiguous(x[sl]),)
 
     def run(self, x, starts, ends, axes=None, steps=None):
-        return (x[self._slices(x.shape, starts, ends, axes, steps)],)
+        return (contiguous(x[self._slices(x.shape, starts, ends, axes, steps)]),)
 
 
 @register_op("Gather")
@@ -425,7 +452,7 @@ class Expand(Op):
 
     def run(self, x, shape):
         out = np.broadcast_shapes(x.shape, tuple(int(d) for d in shape.reshape(-1)))
-        return (np.broadcast_to(x, out),)
+        return (contiguous(np.broadcast_to(x, out)),)
 
 
 @register_op("Tile")
@@ -441,18 +468,28 @@ class Tile(Op):
         return (np.tile(x, tuple(int(r) for r in reps.reshape(-1))),)
 
 
-@register_op("Range")
+@register_op("Range", since=11, until=27)
 class Range(Op):
+    """output[i] = start + i * delta for i < max(ceil((limit - start) / delta), 0). Range-27 only adds
+    stash_type, which concerns float16/bfloat16 (not carried by fastconv)."""
+
+    attributes = frozenset({"stash_type"})
+
     def _value(self, start, limit, delta):
         s, l, d = (np.asarray(v).reshape(()) for v in (start, limit, delta))
         if d == 0:
             self.fail("delta must be non-zero")
-        n = max(int(np.ceil((l - s) / d)), 0)
-        return (s + np.arange(n) * d).astype(s.dtype)
+        if s.dtype.kind in "iu":
+            n = max(-(-(int(l) - int(s)) // int(d)), 0)
+        else:
+            n = max(int(np.ceil((float(l) - float(s)) / float(d))), 0)
+        return (s + np.arange(n, dtype=s.dtype) * d).astype(s.dtype)
 
     def infer(self, inputs):
-        vals = [self.const_input(i, name) for i, name in zip(inputs, ("start", "limit", "delta"))]
-        v = self._value(*vals)
+        if len({i.dtype for i in inputs}) != 1 or any(i.shape not in ((), (1,)) for i in inputs):
+            self.fail(f"start, limit and delta must be scalars of one type; got "
+                      f"{[f'{i.dtype}{list(i.shape)}' for i in inputs]}")
+        v = self._value(*[self.const_input(i, name) for i, name in zip(inputs, ("start", "limit", "delta"))])
         return [TensorInfo(inputs[0].dtype, v.shape)]
 
     def run(self, start, limit, delta):
@@ -553,8 +590,10 @@ class DepthToSpace(_BlockOp):
         return (np.ascontiguousarray(y.reshape(n, c // (b * b), h * b, w * b)),)
 
 
-@register_op("SpaceToDepth")
+@register_op("SpaceToDepth", until=28)
 class SpaceToDepth(_BlockOp):
+    """The inverse of DepthToSpace; SpaceToDepth-28 adds mode (DCR, the earlier behaviour, or CRD)."""
+
     def infer(self, inputs):
         x = inputs[0]
         if len(x.shape) != 4 or x.shape[2] % self.b or x.shape[3] % self.b:
@@ -565,5 +604,6 @@ class SpaceToDepth(_BlockOp):
     def run(self, x):
         n, c, h, w = x.shape
         b = self.b
-        y = x.reshape(n, c, h // b, b, w // b, b).transpose(0, 3, 5, 1, 2, 4)
-        return (np.ascontiguousarray(y.reshape(n, c * b * b, h // b, w // b)),)
+        y = x.reshape(n, c, h // b, b, w // b, b)
+        y = y.transpose(0, 3, 5, 1, 2, 4) if self.mode == "DCR" else y.transpose(0, 1, 3, 5, 2, 4)
+        return (np.ascontiguousarray(y).reshape(n, c * b * b, h // b, w // b),)

@@ -5,15 +5,20 @@ Layouts: activations NCDHW (1-D and 2-D convolutions are viewed as 3-D with unit
 `conv_depthwise_f32` runs group == C_in convolutions directly: im2col + GEMM would have K = kernel volume,
 too short for BLAS to pay off. `bias_add_f32` is the epilogue of the GEMM-only (1x1) path.
 
-Padding is never materialised: for each kernel tap the range of output columns whose input column lies
-inside the image is computed once (`_valid_range`), so inner loops are branch-free and vectorise.
+im2col never materialises padding: for each kernel tap the range of output columns whose input column
+lies inside the image is computed once (`_valid_range`), so inner loops are branch-free and vectorise.
 """
 from __future__ import annotations
 
+import numpy as np
 from numba import njit, prange
 
+# Indices known to be >= 0 are cast to unsigned: numba then skips negative-index wraparound, which
+# otherwise blocks vectorisation of the inner loops.
+U = np.uint64
 
-@njit(cache=True, nogil=True, inline="always")
+
+@njit(cache=True, nogil=True)
 def _valid_range(off, stride, in_size, out_size):
     """[lo, hi): the outputs o with 0 <= o * stride + off < in_size, clipped to [0, out_size); lo <= hi."""
     lo = 0 if off >= 0 else (stride - 1 - off) // stride
@@ -26,7 +31,8 @@ def _valid_range(off, stride, in_size, out_size):
 def im2col_rows_f32(x, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, oh, ow, r0, r1, cols):
     """x: (Cg, D, H, W) one image and group. For output rows r in [r0, r1) (r = oz * oh + oy):
     cols[(c * kd + a) * kh + b) * kw + e, (r - r0) * ow + ox] = x[c, oz*sd - pd + a*dd, oy*sh - ph + b*dh,
-    ox*sw - pw + e*dw], 0 outside the image. Parallel over the rows of cols (channel x kernel tap)."""
+    ox*sw - pw + e*dw], 0 outside the image. Parallel over the rows of cols (channel x kernel tap); each
+    task copies one input row segment per output row."""
     cg, d, h, w = x.shape
     kvol = kd * kh * kw
     for k in prange(cg * kvol):
@@ -37,62 +43,78 @@ def im2col_rows_f32(x, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, oh, ow, r
         e = rem % kw
         off = e * dw - pw
         lo, hi = _valid_range(off, sw, w, ow)
+        crow = cols[k]
         for r in range(r0, r1):
             iz = (r // oh) * sd - pd + a * dd
             iy = (r % oh) * sh - ph + b * dh
             base = (r - r0) * ow
             if iz < 0 or iz >= d or iy < 0 or iy >= h:
-                for ox in range(ow):
-                    cols[k, base + ox] = 0.0
+                for j in range(ow):
+                    crow[U(base + j)] = 0.0
                 continue
-            for ox in range(lo):
-                cols[k, base + ox] = 0.0
+            xrow = x[c, iz, iy]
+            for j in range(lo):
+                crow[U(base + j)] = 0.0
             if sw == 1:
-                for ox in range(lo, hi):
-                    cols[k, base + ox] = x[c, iz, iy, ox + off]
+                for j in range(lo, hi):
+                    crow[U(base + j)] = xrow[U(j + off)]
             else:
-                for ox in range(lo, hi):
-                    cols[k, base + ox] = x[c, iz, iy, ox * sw + off]
-            for ox in range(hi, ow):
-                cols[k, base + ox] = 0.0
+                for j in range(lo, hi):
+                    crow[U(base + j)] = xrow[U(j * sw + off)]
+            for j in range(hi, ow):
+                crow[U(base + j)] = 0.0
 
 
 @njit(cache=True, parallel=True, nogil=True, fastmath=True)
 def conv_depthwise_f32(x, wgt, bias, sd, sh, sw, dd, dh, dw, pd, ph, pw, out):
     """x: (N, C, D, H, W); wgt: (C * mult, kd, kh, kw); bias: (C * mult,); out: (N, C * mult, od, oh, ow).
-    Output channel m reads input channel m // mult. One task per (image, channel, output depth slice); each
-    output row starts at the bias and accumulates one kernel tap at a time over its valid column range."""
+    Output channel m reads input channel m // mult; one task per (image, output channel) plane.
+
+    A task copies its input channel, zero-padded in H and W, into a buffer split into sh x sw stride
+    phases: xp[z, y % sh, x % sw, (y // sh) * wq + x // sw] = padded[z, y, x]. In a phase plane of width wq,
+    output (oy, ox) and tap (b, e) read element (oy + b*dh // sh) * wq + ox + e*dw // sw, so each tap is one
+    unit-stride pass over the flattened output plane (computed wq wide; the extra columns are dropped)."""
     n_, c_, d, h, w = x.shape
     m_, kd, kh, kw = wgt.shape
     mult = m_ // c_
     od, oh, ow = out.shape[2], out.shape[3], out.shape[4]
-    for t in prange(n_ * m_ * od):
-        n = t // (m_ * od)
-        m = (t // od) % m_
-        oz = t % od
+    hq = (max(h + ph, (oh - 1) * sh + (kh - 1) * dh + 1) + sh - 1) // sh
+    wq = (max(w + pw, (ow - 1) * sw + (kw - 1) * dw + 1) + sw - 1) // sw
+    span = (oh - 1) * wq + ow
+    for t in prange(n_ * m_):
+        n = t // m_
+        m = t % m_
         c = m // mult
-        bv = bias[m]
-        for oy in range(oh):
-            for ox in range(ow):
-                out[n, m, oz, oy, ox] = bv
+        xp = np.zeros((d, sh, sw, hq * wq), np.float32)
+        acc = np.empty(span, np.float32)
+        for z in range(d):
+            for y in range(h):
+                xrow = x[n, c, z, y]
+                yp = y + ph
+                for px in range(sw):
+                    i0 = (px - pw) % sw  # first input column landing in phase px
+                    dst = (yp // sh) * wq + (i0 + pw) // sw
+                    plane = xp[z, yp % sh, px]
+                    for j in range((w - i0 + sw - 1) // sw):
+                        plane[U(dst + j)] = xrow[U(i0 + j * sw)]
+        for oz in range(od):
+            for i in range(span):
+                acc[U(i)] = bias[m]
             for a in range(kd):
                 iz = oz * sd - pd + a * dd
                 if iz < 0 or iz >= d:
                     continue
                 for b in range(kh):
-                    iy = oy * sh - ph + b * dh
-                    if iy < 0 or iy >= h:
-                        continue
                     for e in range(kw):
                         wv = wgt[m, a, b, e]
-                        off = e * dw - pw
-                        lo, hi = _valid_range(off, sw, w, ow)
-                        if sw == 1:
-                            for ox in range(lo, hi):
-                                out[n, m, oz, oy, ox] += wv * x[n, c, iz, iy, ox + off]
-                        else:
-                            for ox in range(lo, hi):
-                                out[n, m, oz, oy, ox] += wv * x[n, c, iz, iy, ox * sw + off]
+                        plane = xp[iz, (b * dh) % sh, (e * dw) % sw]
+                        off = ((b * dh) // sh) * wq + (e * dw) // sw
+                        for i in range(span):
+                            acc[U(i)] += wv * plane[U(i + off)]
+            for oy in range(oh):
+                orow = out[n, m, oz, oy]
+                for ox in range(ow):
+                    orow[U(ox)] = acc[U(oy * wq + ox)]
 
 
 @njit(cache=True, parallel=True, nogil=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from numba import njit, prange
 
-from fastconv.kernels.numba.conv_general import _valid_range
+from fastconv.kernels.numba.conv_general import U, _valid_range
 
 
 @njit(cache=True, parallel=True, nogil=True)
@@ -32,15 +32,17 @@ def col2im_add_f32(cols, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, in_h, i
                     k = m * kvol + (a * kh + b) * kw + e
                     off = e * dw - pw
                     lo, hi = _valid_range(off, sw, ow, in_w)
+                    crow = cols[k]
                     for r in range(r0, r1):
                         oz = (r // in_h) * sd - pd + a * dd
                         oy = (r % in_h) * sh - ph + b * dh
                         if oz < 0 or oz >= od or oy < 0 or oy >= oh:
                             continue
                         base = (r - r0) * in_w
+                        orow = out[m, oz, oy]
                         if sw == 1:
                             for ix in range(lo, hi):
-                                out[m, oz, oy, ix + off] += cols[k, base + ix]
+                                orow[U(ix + off)] += crow[U(base + ix)]
                         else:
                             for ix in range(lo, hi):
-                                out[m, oz, oy, ix * sw + off] += cols[k, base + ix]
+                                orow[U(ix * sw + off)] += crow[U(base + ix)]

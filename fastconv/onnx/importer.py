@@ -29,7 +29,7 @@ def tensor_to_array(t: onnx.TensorProto, where: str) -> np.ndarray:
         raise UnsupportedError(f"{where}: tensor '{t.name}' has dtype "
                                f"{onnx.TensorProto.DataType.Name(t.data_type)}, which fastconv does not support "
                                "(float32 compute; integer and bool tensors for shape ops)")
-    return np.ascontiguousarray(arr)
+    return np.asarray(arr, order="C")
 
 
 def elem_dtype(elem_type: int, where: str) -> np.dtype:
@@ -147,7 +147,7 @@ def import_model(proto: onnx.ModelProto) -> Graph:
         while name in constants:
             k += 1
             name = f"{hint}_{k}"
-        constants[name] = np.ascontiguousarray(value)
+        constants[name] = np.asarray(value, order="C")
         return name
 
     problems = []

@@ -29,13 +29,44 @@ def window_pads(in_shape, kernel, strides, dilations, pads, auto_pad) -> tuple[l
     return list(pads[:n]), list(pads[n:])
 
 
+def _cdiv(a: int, b: int) -> int:
+    """C integer division (truncates toward zero), as onnxruntime's shape code divides."""
+    q = abs(a) // b
+    return q if a >= 0 else -q
+
+
+def pool_window_pads(in_shape, kernel, strides, pads, auto_pad) -> tuple[list[int], list[int]]:
+    """Explicit (begin, end) pads per spatial axis for the pooling ops, as onnxruntime computes them.
+
+    auto_pad SAME_* differs from Conv's rule (`same_pads`), following onnxruntime rather than the ONNX text:
+    the total padding (ceil(n / s) - 1) * s + k - n ignores dilation and is not clipped at 0, and it is split
+    with C division (SAME_UPPER: begin = total / 2; SAME_LOWER: begin = (total + 1) / 2). A negative total
+    (kernel < stride) can give a negative begin pad, which moves every window later by that much.
+    """
+    n = len(in_shape)
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        pb, pe = [], []
+        for i in range(n):
+            total = (-(-in_shape[i] // strides[i]) - 1) * strides[i] + kernel[i] - in_shape[i]
+            begin = _cdiv(total, 2) if auto_pad == "SAME_UPPER" else _cdiv(total + 1, 2)
+            pb.append(begin)
+            pe.append(total - begin)
+        return pb, pe
+    if auto_pad == "VALID" or pads is None:
+        return [0] * n, [0] * n
+    return [int(p) for p in pads[:n]], [int(p) for p in pads[n:]]
+
+
 def window_output_size(in_size: int, kernel: int, stride: int, dilation: int, pad_begin: int, pad_end: int,
                        ceil_mode: bool = False) -> int:
     """o = floor_or_ceil((n + pb + pe - d(k-1) - 1) / s) + 1; with ceil_mode, a last window starting in the
-    end padding is dropped (as PyTorch and onnxruntime do)."""
+    end padding is dropped (as PyTorch and onnxruntime do).
+
+    A window longer than the padded input (span < 0: only pooling's SAME padding lets it through, callers
+    reject it otherwise) counts as onnxruntime counts it, dividing with truncation toward zero."""
     span = in_size + pad_begin + pad_end - dilation * (kernel - 1) - 1
     if span < 0:
-        return 0
+        return max(0, _cdiv(span, stride) + 1)
     out = (math.ceil(span / stride) if ceil_mode else span // stride) + 1
     if ceil_mode and (out - 1) * stride >= in_size + pad_begin:
         out -= 1

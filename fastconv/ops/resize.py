@@ -2,9 +2,14 @@
 
 Resizing is separable, so at plan time every resized axis gets a table: for each output position, the source
 indices and weights along that axis (and whether it lies outside the crop box of tf_crop_and_resize).
-Coordinates follow onnxruntime's float32 arithmetic, so nearest rounding agrees at exact halves. At run time
-a Numba kernel handles the common case (float32, only the last two axes resized, e.g. NCHW images); any other
-case is resized axis by axis with vectorised numpy gathers. No per-pixel Python either way.
+Coordinates and rounding follow onnxruntime (float32 arithmetic, its tolerance at halves), so nearest picks
+the same pixels. At run time a Numba kernel handles the common case (float32, only the last two axes
+resized, e.g. NCHW images); any other case is resized axis by axis with vectorised numpy gathers. No
+per-pixel Python either way.
+
+Where onnxruntime and the ONNX reference disagree, fastconv follows onnxruntime: align_corners divides by
+(output length - 1), not (scale * input length - 1), and some axes are copied instead of resampled (see
+`Resize.tables`).
 """
 from __future__ import annotations
 
@@ -47,21 +52,24 @@ def source_coords(mode, out_size, in_size, scale, roi_start=0.0, roi_end=1.0) ->
         adjustment = n_out / (s * n_in)
         offset = n_in / f32(2) * (f32(1) - adjustment)
         return (np.float64(offset) + (x.astype(np.float64) + 0.5) / np.float64(s) - 0.5).astype(f32)
-    # tf_crop_and_resize. onnxruntime's build fuses r0 * (n_in - 1) + t into one FMA (a single rounding),
-    # which decides exact halves for nearest: the float64 sum of the exact product and t rounds like it.
+    # tf_crop_and_resize
     r0, r1 = f32(roi_start), f32(roi_end)
     if out_size > 1:
-        t = x * (r1 - r0) * (n_in - f32(1)) / (n_out - f32(1))
-        return (np.float64(r0) * np.float64(in_size - 1) + t.astype(np.float64)).astype(f32)
+        return r0 * (n_in - f32(1)) + x * (r1 - r0) * (n_in - f32(1)) / (n_out - f32(1))
     return np.full(out_size, 0.5 * (float(r0) + float(r1)) * (in_size - 1), f32)
+
+
+# onnxruntime's round_prefer_* modes take a coordinate within this distance of k + 0.5 as an exact half (so
+# float32 noise in the coordinate does not flip the choice); floor and ceil are exact.
+HALF_TOLERANCE = 1e-6
 
 
 def nearest_index(coords: np.ndarray, mode: str, downsampling: bool) -> np.ndarray:
     c = coords.astype(np.float64)  # exact: c + 0.5 must not round (0.49999997f + 0.5f would give 1.0f)
-    if mode == "round_prefer_floor":
-        i = np.ceil(c - 0.5)
-    elif mode == "round_prefer_ceil":
-        i = np.floor(c + 0.5)
+    if mode in ("round_prefer_floor", "round_prefer_ceil"):
+        lower = np.floor(c)
+        half = np.abs(c - lower - 0.5) < HALF_TOLERANCE
+        i = np.where(half, lower + (mode == "round_prefer_ceil"), np.floor(c + 0.5))
     elif mode == "floor":
         i = np.floor(c)
     elif mode == "ceil":
@@ -100,6 +108,7 @@ class ResizeConfig:
     axes: tuple                    # the axes actually resized
     in_shape: tuple
     out_shape: tuple
+    truncate: bool = False         # integer linear results truncate (cubic and antialiased ones round)
 
     @property
     def last_two_axes(self) -> bool:
@@ -193,13 +202,14 @@ class Resize(Op):
 
     def tables(self, shape, out_shape, scales, starts, ends) -> dict[int, AxisTable]:
         """Tables of the axes to resample. As in onnxruntime, an axis whose scale is exactly 1 is copied (its
-        crop box ignored), and so is the whole input when the output shape equals the input shape, whatever
-        the scales; the reference would resample those (the two agree on every ONNX conformance case)."""
+        crop box ignored), so is any axis that keeps its size under antialiasing, and so is the whole input
+        when the output shape equals the input shape, whatever the scales. The reference would resample
+        those; the two agree on every ONNX conformance case."""
         tables = {}
         if tuple(shape) == tuple(out_shape):
             return tables
         for a, (n_in, n_out) in enumerate(zip(shape, out_shape)):
-            if n_out == 0 or scales[a] == 1:
+            if n_out == 0 or scales[a] == 1 or self.antialias and n_in == n_out:
                 continue
             coords = source_coords(self.coord, n_out, n_in, scales[a], starts[a], ends[a])
             outside = None
@@ -263,7 +273,8 @@ class Resize(Op):
         shape = tuple(inputs[0].shape)
         out, scales, starts, ends = self.geometry(shape, *self._consts(inputs))
         tables = self.tables(shape, out, scales, starts, ends)
-        cfg = ResizeConfig(self.mode, inputs[0].dtype, len(shape), tuple(tables), shape, out)
+        cfg = ResizeConfig(self.mode, inputs[0].dtype, len(shape), tuple(tables), shape, out,
+                           self.mode == "linear" and not self.antialias)
         platform = None if ctx is None else ctx.platform
         override = None if ctx is None else ctx.kernel_overrides.get(self.op_type)
         kernel = select_kernel("Resize", cfg, platform, override)
@@ -314,7 +325,9 @@ def _fill_outside(y, tables, value):
 @register_kernel("Resize", "resize_separable_numpy", priority=0)
 def _build_separable(cfg, platform, tables, extrapolation):
     """Any rank, axes and dtype: one vectorised gather (and weighted sum) per resized axis. Float64 inputs
-    compute in float64, everything else in float32; integer results are rounded."""
+    compute in float64, everything else in float32. Integer results of linear mode truncate as in
+    onnxruntime; cubic and antialiased ones round to nearest (onnxruntime's fixed-point antialiasing of
+    8-bit images can differ by one)."""
 
     def run(x, *_):
         compute = np.float64 if x.dtype == np.float64 else np.float32
@@ -335,7 +348,7 @@ def _build_separable(cfg, platform, tables, extrapolation):
             y = x.copy()
         if x.dtype.kind in "iu" and cfg.mode != "nearest":
             info = np.iinfo(x.dtype)
-            y = np.clip(np.round(y), info.min, info.max)
+            y = np.clip(np.trunc(y) if cfg.truncate else np.round(y), info.min, info.max)
         y = contiguous(y, x.dtype)
         return (_fill_outside(y, tables, y.dtype.type(extrapolation)),)
 
@@ -360,11 +373,18 @@ def _build_nearest_hw(cfg, platform, tables, extrapolation):
     h, w = cfg.in_shape[-2:]
     oh, ow = cfg.out_shape[-2:]
     planes = int(np.prod(cfg.in_shape[:-2], dtype=np.int64))
+    # runs of output rows reading the same source row; an integer column repeat factor if there is one
+    run_starts = np.flatnonzero(np.diff(iy, prepend=-1) != 0) if oh else np.zeros(0, np.int64)
+    run_starts = np.append(run_starts, oh).astype(np.int64)
+    repeat = ow // w if w and ow % w == 0 else 0
+    if repeat and not (ix == np.arange(ow) // repeat).all():
+        repeat = 0
 
     def run(x, *_):
         out = np.empty(cfg.out_shape, np.float32)
         if out.size:
-            resize_nearest_hw_f32(contiguous(x).reshape(planes, h, w), iy, ix, out.reshape(planes, oh, ow))
+            resize_nearest_hw_f32(contiguous(x).reshape(planes, h, w), iy, ix, run_starts, repeat,
+                                  out.reshape(planes, oh, ow))
         return (_fill_outside(out, tables, np.float32(extrapolation)),)
 
     return run
@@ -379,11 +399,13 @@ def _build_taps_hw(cfg, platform, tables, extrapolation):
     h, w = cfg.in_shape[-2:]
     oh, ow = cfg.out_shape[-2:]
     planes = int(np.prod(cfg.in_shape[:-2], dtype=np.int64))
+    band = 16  # output rows per task: source rows shared by neighbouring output rows are blended once
 
     def run(x, *_):
         out = np.empty(cfg.out_shape, np.float32)
         if out.size:
-            resize_taps_hw_f32(contiguous(x).reshape(planes, h, w), iy, wy, ix, wx, out.reshape(planes, oh, ow))
+            resize_taps_hw_f32(contiguous(x).reshape(planes, h, w), iy, wy, ix, wx, band,
+                               out.reshape(planes, oh, ow))
         return (_fill_outside(out, tables, np.float32(extrapolation)),)
 
     return run

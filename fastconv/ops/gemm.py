@@ -1,5 +1,7 @@
-"""Gemm and MatMul. BLAS (numpy) does the math for now; constant weights are laid out once at plan time."""
+"""Gemm and MatMul over BLAS (numpy). Constant weights are laid out once at plan time, in `lower`."""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -8,14 +10,31 @@ from fastconv.kernels.registry import register_kernel, select_kernel
 from fastconv.ops.base import Op, contiguous
 from fastconv.ops.registry import register_op
 
-NUMERIC = "fiu"
+GEMM_DTYPES = frozenset(np.dtype(t) for t in (np.float32, np.float64))
+MATMUL_DTYPES = frozenset(np.dtype(t) for t in (np.float32, np.float64, np.int32, np.int64, np.uint32, np.uint64))
 
 
-@register_op("Gemm")
+@dataclass(frozen=True)
+class GemmConfig:
+    """Y (m, n) = alpha * A' (m, k) @ B' (k, n) + beta * C, C broadcasting to (m, n) (c_shape None: no C)."""
+
+    dtype: str
+    m: int
+    k: int
+    n: int
+    trans_a: bool
+    trans_b: bool
+    alpha: float
+    beta: float
+    c_shape: tuple | None
+
+
+@register_op("Gemm", since=7, until=22)
 class Gemm(Op):
-    """Y = alpha * A' @ B' + beta * C, A' = A^T if transA, B' = B^T if transB; C broadcasts to (M, N)."""
+    """Gemm-7/9/11/13: Y = alpha * A' @ B' + beta * C with A' = A^T if transA, B' = B^T if transB; A and B are
+    2-D, C (optional from Gemm-11) broadcasts to (M, N). float32 (float64 too, computed by numpy)."""
 
-    attributes = frozenset({"alpha", "beta", "transA", "transB", "broadcast"})
+    attributes = frozenset({"alpha", "beta", "transA", "transB"})
 
     def parse(self, attrs):
         self.alpha = float(attrs.get("alpha", 1.0))
@@ -23,65 +42,68 @@ class Gemm(Op):
         self.trans_a = bool(attrs.get("transA", 0))
         self.trans_b = bool(attrs.get("transB", 0))
 
-    def infer(self, inputs):
+    def config(self, inputs) -> GemmConfig:
         a, b = inputs[0], inputs[1]
         c = inputs[2] if len(inputs) > 2 else None
-        if a.dtype != b.dtype or (c is not None and c.dtype != a.dtype) or a.dtype.kind not in NUMERIC:
-            self.fail(f"inputs must share one numeric dtype, got {[i.dtype for i in inputs if i is not None]}")
+        for name, info in (("A", a), ("B", b), ("C", c)):
+            if info is not None and info.dtype not in GEMM_DTYPES:
+                self.unsupported(f"{name} has dtype {info.dtype}; Gemm supports float32 and float64")
+        if b.dtype != a.dtype or (c is not None and c.dtype != a.dtype):
+            self.fail(f"A, B and C must share one dtype, got {[str(i.dtype) for i in inputs if i is not None]}")
         if len(a.shape) != 2 or len(b.shape) != 2:
-            self.fail(f"A and B must be 2-D, got {list(a.shape)} and {list(b.shape)}")
+            self.fail(f"A and B must be 2-D, got A {list(a.shape)} and B {list(b.shape)}")
         m, k = a.shape[::-1] if self.trans_a else a.shape
         k2, n = b.shape[::-1] if self.trans_b else b.shape
         if k != k2:
-            self.fail(f"inner dimensions differ: A {list(a.shape)} (transA={int(self.trans_a)}), "
+            self.fail(f"inner dimensions differ: A {list(a.shape)} (transA={int(self.trans_a)}) and "
                       f"B {list(b.shape)} (transB={int(self.trans_b)})")
         if c is not None:
-            try:
-                np.broadcast_shapes(c.shape, (m, n))
-                ok = len(c.shape) <= 2 and np.broadcast_shapes(c.shape, (m, n)) == (m, n)
-            except ValueError:
-                ok = False
+            ok = len(c.shape) <= 2 and all(cd in (1, od) for cd, od in zip(c.shape[::-1], (n, m)))
             if not ok:
-                self.fail(f"C of shape {list(c.shape)} does not broadcast to ({m}, {n})")
-        self.mkn = (m, k, n)
-        return [TensorInfo(a.dtype, (m, n))]
+                self.fail(f"C of shape {list(c.shape)} does not broadcast to (M, N) = ({m}, {n})")
+        return GemmConfig(str(a.dtype), m, k, n, self.trans_a, self.trans_b, self.alpha, self.beta,
+                          None if c is None else tuple(c.shape))
+
+    def infer(self, inputs):
+        cfg = self.config(inputs)
+        return [TensorInfo(inputs[0].dtype, (cfg.m, cfg.n))]
 
     def lower(self, inputs, outputs, ctx):
-        self.infer(inputs)
-        kernel = select_kernel("Gemm", self.mkn, ctx.platform, ctx.kernel_overrides.get("Gemm"))
-        return kernel.build(self, inputs)
+        cfg = self.config(inputs)
+        kernel = select_kernel("Gemm", cfg, ctx.platform, ctx.kernel_overrides.get("Gemm"))
+        c = inputs[2] if len(inputs) > 2 else None
+        return kernel.build(cfg, ctx.platform, inputs[1].value, None if c is None else c.value)
 
     def run(self, a, b, c=None):
-        y = (a.T if self.trans_a else a) @ (b.T if self.trans_b else b)
-        if self.alpha != 1.0:
-            y = y * a.dtype.type(self.alpha)
-        if c is not None and self.beta != 0.0:
-            y = y + (c if self.beta == 1.0 else c * a.dtype.type(self.beta))
-        return (np.ascontiguousarray(y, dtype=a.dtype),)
+        infos = [None if v is None else TensorInfo(v.dtype, tuple(v.shape)) for v in (a, b, c)]
+        return gemm_blas(self.config(infos), None, None, None)(a, b, c)
 
 
 @register_kernel("Gemm", "gemm_blas")
-def _gemm_blas_build(op: Gemm, inputs):
-    """Constant B is stored as B' (contiguous, alpha folded in); constant C as beta * C broadcast to (M, N)."""
-    dtype = inputs[0].dtype
-    m, k, n = op.mkn
-    b_val = inputs[1].value
-    c_info = inputs[2] if len(inputs) > 2 else None
-    bp = None
-    if b_val is not None:
-        bp = np.ascontiguousarray((b_val.T if op.trans_b else b_val) * dtype.type(op.alpha), dtype=dtype)
+def gemm_blas(cfg: GemmConfig, platform, b_const=None, c_const=None):
+    """A constant B is stored as alpha * B' (contiguous, so BLAS reads it without a transpose); a constant C
+    as beta * C in its own (broadcastable) shape. Y comes out of np.matmul and C is added into it in place."""
+    dtype = np.dtype(cfg.dtype)
+    alpha, beta = dtype.type(cfg.alpha), dtype.type(cfg.beta)
+    bp = None if b_const is None else np.ascontiguousarray((b_const.T if cfg.trans_b else b_const) * alpha,
+                                                           dtype=dtype)
     cp = None
-    if c_info is not None and c_info.value is not None and op.beta != 0.0:
-        cp = np.ascontiguousarray(np.broadcast_to(c_info.value * dtype.type(op.beta), (m, n)), dtype=dtype)
-    if bp is None or (c_info is not None and c_info.value is None):
-        return op.run
+    if c_const is not None and cfg.beta != 0.0:
+        cp = np.ascontiguousarray(c_const * beta if cfg.beta != 1.0 else c_const, dtype=dtype)
+    use_c = cfg.c_shape is not None and cfg.beta != 0.0
 
-    def run(a, *_):
-        a = a.T if op.trans_a else a
-        if cp is None:
-            return (np.matmul(a, bp),)
-        y = np.matmul(a, bp)
-        y += cp
+    def run(a, b=None, c=None):
+        a = a.T if cfg.trans_a else a
+        if bp is not None:
+            y = np.matmul(a, bp)
+        else:
+            y = np.matmul(a, b.T if cfg.trans_b else b)
+            if cfg.alpha != 1.0:
+                y *= alpha
+        if cp is not None:
+            y += cp
+        elif use_c:
+            y += c if cfg.beta == 1.0 else c * beta
         return (y,)
 
     return run
@@ -89,11 +111,17 @@ def _gemm_blas_build(op: Gemm, inputs):
 
 def matmul_shape(sa: tuple, sb: tuple) -> tuple:
     """numpy.matmul's output shape (1-D operands promoted then squeezed); raises ValueError when invalid."""
+    if len(sa) == 0 or len(sb) == 0:
+        raise ValueError(f"MatMul operands must have rank >= 1, got shapes {list(sa)} and {list(sb)}")
     a = (1, *sa) if len(sa) == 1 else tuple(sa)
     b = (*sb, 1) if len(sb) == 1 else tuple(sb)
-    if len(sa) == 0 or len(sb) == 0 or a[-1] != b[-2]:
-        raise ValueError(f"cannot multiply shapes {list(sa)} and {list(sb)}")
-    batch = np.broadcast_shapes(a[:-2], b[:-2])
+    if a[-1] != b[-2]:
+        raise ValueError(f"cannot multiply shapes {list(sa)} and {list(sb)}: inner dimensions {a[-1]} and "
+                         f"{b[-2]} differ")
+    try:
+        batch = np.broadcast_shapes(a[:-2], b[:-2])
+    except ValueError:
+        raise ValueError(f"batch dimensions of shapes {list(sa)} and {list(sb)} do not broadcast") from None
     out = (*batch, a[-2], b[-1])
     if len(sa) == 1:
         out = out[:-2] + out[-1:]
@@ -102,32 +130,56 @@ def matmul_shape(sa: tuple, sb: tuple) -> tuple:
     return out
 
 
-@register_op("MatMul")
-class MatMul(Op):
-    """numpy.matmul semantics: batch broadcasting, 1-D operands promoted."""
+@dataclass(frozen=True)
+class MatMulConfig:
+    dtype: str
+    a_shape: tuple
+    b_shape: tuple
+    out_shape: tuple
 
-    def infer(self, inputs):
+
+@register_op("MatMul", since=1, until=22)
+class MatMul(Op):
+    """MatMul-1/9/13: numpy.matmul semantics (batch broadcasting, 1-D operands promoted then squeezed)."""
+
+    def config(self, inputs) -> MatMulConfig:
         a, b = inputs
-        if a.dtype != b.dtype or a.dtype.kind not in NUMERIC:
-            self.fail(f"inputs must share one numeric dtype, got {a.dtype} and {b.dtype}")
+        for name, info in (("A", a), ("B", b)):
+            if info.dtype not in MATMUL_DTYPES:
+                self.unsupported(f"{name} has dtype {info.dtype}; MatMul supports "
+                                 f"{sorted(str(d) for d in MATMUL_DTYPES)}")
+        if a.dtype != b.dtype:
+            self.fail(f"A and B must share one dtype, got {a.dtype} and {b.dtype}")
         try:
-            shape = matmul_shape(a.shape, b.shape)
+            shape = matmul_shape(tuple(a.shape), tuple(b.shape))
         except ValueError as e:
             self.fail(str(e))
-        return [TensorInfo(a.dtype, shape)]
+        return MatMulConfig(str(a.dtype), tuple(a.shape), tuple(b.shape), shape)
+
+    def infer(self, inputs):
+        return [TensorInfo(inputs[0].dtype, self.config(inputs).out_shape)]
 
     def lower(self, inputs, outputs, ctx):
-        kernel = select_kernel("MatMul", None, ctx.platform, ctx.kernel_overrides.get("MatMul"))
-        return kernel.build(self, inputs)
+        cfg = self.config(inputs)
+        kernel = select_kernel("MatMul", cfg, ctx.platform, ctx.kernel_overrides.get("MatMul"))
+        return kernel.build(cfg, ctx.platform, inputs[1].value)
 
     def run(self, a, b):
         return (contiguous(np.matmul(a, b)),)
 
 
-@register_kernel("MatMul", "matmul_blas")
-def _matmul_blas_build(op: MatMul, inputs):
-    b_val = inputs[1].value
-    if b_val is None:
-        return op.run
-    bp = np.ascontiguousarray(b_val)
-    return lambda a, *_: (contiguous(np.matmul(a, bp)),)
+@register_kernel("MatMul", "gemm_blas")
+def matmul_blas(cfg: MatMulConfig, platform, b_const=None):
+    """A 2-D B (weights) meets a stacked A as one (batch * m, k) @ (k, n) product instead of one BLAS call per
+    matrix of the stack. A constant B is made contiguous once, here."""
+    bp = None if b_const is None else np.ascontiguousarray(b_const)
+    flatten = len(cfg.b_shape) == 2 and len(cfg.a_shape) > 2
+    rows, k = int(np.prod(cfg.a_shape[:-1])), cfg.a_shape[-1]
+
+    def run(a, b=None):
+        b = bp if bp is not None else b
+        if flatten:
+            return (np.matmul(a.reshape(rows, k), b).reshape(cfg.out_shape),)
+        return (contiguous(np.matmul(a, b)),)
+
+    return run

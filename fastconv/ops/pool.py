@@ -1,4 +1,10 @@
-"""Pooling ops: MaxPool (with Indices), AveragePool, LpPool and the global pools."""
+"""Pooling ops: MaxPool (with Indices), AveragePool, LpPool and the global pools.
+
+Attributes are validated at load time; geometry (pads, auto_pad, ceil_mode, output size) comes from
+`_geometry` only and is resolved into a `PoolConfig` at plan time. Kernels see every pool as 3-D over NCDHW
+(1-D and 2-D pools get unit leading spatial axes). Output sizes and SAME padding follow onnxruntime
+(`_geometry.pool_window_pads`), which departs from the ONNX text for SAME with dilations or kernel < stride.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,11 +18,14 @@ from fastconv.ops import _geometry as geo
 from fastconv.ops.base import F32, I64, Op
 from fastconv.ops.registry import register_op
 
+MAXPOOL_DTYPES = frozenset(np.dtype(t) for t in (np.float32, np.int8, np.uint8))
+
 
 @dataclass(frozen=True)
 class PoolConfig:
-    """Concrete geometry of one pooling node, padded to 3 spatial axes."""
+    """Concrete geometry of one pooling node, padded to 3 spatial axes, and its op-specific settings."""
 
+    dtype: str
     in_spatial: tuple
     out_spatial: tuple
     kernel: tuple
@@ -24,12 +33,24 @@ class PoolConfig:
     dilations: tuple
     pads_begin: tuple
     pads_end: tuple
-    rank: int
+    rank: int                  # number of real spatial axes (1-3)
+    count_include_pad: bool = False
+    p: int = 2
+    col_major: bool = False    # MaxPool storage_order 1
+    with_indices: bool = False
+
+    def shape(self, x_shape) -> tuple:
+        return (*x_shape[:2], *self.out_spatial[3 - self.rank:])
 
 
-def _to3(values, fill):
-    values = list(values)
+def _to3(values, fill) -> tuple:
+    values = [int(v) for v in values]
     return tuple([fill] * (3 - len(values)) + values)
+
+
+def _ints(attrs, name, default):
+    v = attrs.get(name)
+    return default if v is None else tuple(int(x) for x in v)
 
 
 class _Pool(Op):
@@ -38,74 +59,92 @@ class _Pool(Op):
     def parse(self, attrs):
         self.auto_pad = attrs.get("auto_pad", "NOTSET")
         if self.auto_pad not in geo.AUTO_PADS:
-            self.fail(f"auto_pad '{self.auto_pad}' is not one of {geo.AUTO_PADS}")
+            self.fail(f"auto_pad '{self.auto_pad}' is not one of {list(geo.AUTO_PADS)}")
         if "kernel_shape" not in attrs:
             self.fail("attribute kernel_shape is required")
-        self.kernel = tuple(int(k) for k in attrs["kernel_shape"])
+        self.kernel = _ints(attrs, "kernel_shape", None)
         n = len(self.kernel)
         if not 1 <= n <= 3:
-            self.unsupported(f"{n} spatial axes; 1-3 are supported")
-        self.strides = tuple(int(s) for s in attrs.get("strides", [1] * n))
-        self.dilations = tuple(int(d) for d in attrs.get("dilations", [1] * n))
-        self.pads = attrs.get("pads")
-        self.ceil_mode = bool(attrs.get("ceil_mode", 0))
+            self.unsupported(f"kernel_shape {list(self.kernel)} has {n} spatial axes; 1-3 are supported")
+        self.strides = _ints(attrs, "strides", (1,) * n)
+        self.dilations = _ints(attrs, "dilations", (1,) * n)
+        self.pads = _ints(attrs, "pads", None)
+        self.ceil_mode = int(attrs.get("ceil_mode", 0))
+        if self.ceil_mode not in (0, 1):
+            self.fail(f"ceil_mode must be 0 or 1, got {self.ceil_mode}")
         for name, v in (("kernel_shape", self.kernel), ("strides", self.strides), ("dilations", self.dilations)):
             if len(v) != n:
-                self.fail(f"{name} has {len(v)} values; kernel_shape has {n}")
+                self.fail(f"{name} {list(v)} has {len(v)} values; kernel_shape {list(self.kernel)} has {n}")
             if any(s < 1 for s in v):
                 self.fail(f"{name} must be >= 1, got {list(v)}")
         if self.pads is not None:
             if len(self.pads) != 2 * n:
-                self.fail(f"pads has {len(self.pads)} values; expected {2 * n}")
-            if any(int(p) < 0 for p in self.pads):
+                self.fail(f"pads {list(self.pads)} has {len(self.pads)} values; expected {2 * n} (a begin and "
+                          f"an end for each of the {n} spatial axes of kernel_shape {list(self.kernel)})")
+            if any(p < 0 for p in self.pads):
                 self.fail(f"pads must be >= 0, got {list(self.pads)}")
             for i in range(n):
                 extent = self.dilations[i] * (self.kernel[i] - 1) + 1
-                # a window made only of padding has no defined value; onnxruntime rejects it as well
-                if int(self.pads[i]) >= extent or int(self.pads[i + n]) >= extent:
-                    self.fail(f"pads {list(self.pads)} must be smaller than the kernel extent on each axis")
+                # a window made only of padding has no value; onnxruntime even requires pads < kernel_shape
+                if self.pads[i] >= extent or self.pads[i + n] >= extent:
+                    self.fail(f"pads {list(self.pads)} must be smaller than the kernel extent {extent} on "
+                              f"spatial axis {i} (kernel_shape {list(self.kernel)}, dilations "
+                              f"{list(self.dilations)})")
 
-    def geometry(self, x: TensorInfo) -> PoolConfig:
+    def check_dtype(self, x: TensorInfo):
         self.require_float32(x, names=("X",))
+
+    def options(self) -> dict:
+        """Op-specific PoolConfig fields."""
+        return {}
+
+    def config(self, x: TensorInfo) -> PoolConfig:
+        self.check_dtype(x)
         n = len(self.kernel)
         if len(x.shape) != n + 2:
             self.fail(f"input X has shape {list(x.shape)}; kernel_shape {list(self.kernel)} needs rank {n + 2}")
         spatial = tuple(x.shape[2:])
-        pb, pe = geo.window_pads(spatial, self.kernel, self.strides, self.dilations, self.pads, self.auto_pad)
-        for i in range(n):
-            if spatial[i] + pb[i] + pe[i] < self.dilations[i] * (self.kernel[i] - 1) + 1:
-                self.fail(f"kernel extent {self.dilations[i] * (self.kernel[i] - 1) + 1} on spatial axis {i} "
-                          f"exceeds the padded input size {spatial[i] + pb[i] + pe[i]} (input {list(x.shape)})")
-        out = geo.window_output_shape(spatial, self.kernel, self.strides, self.dilations, pb, pe, self.ceil_mode)
-        return PoolConfig(_to3(spatial, 1), _to3(out, 1), _to3(self.kernel, 1), _to3(self.strides, 1),
-                          _to3(self.dilations, 1), _to3(pb, 0), _to3(pe, 0), n)
+        pb, pe = geo.pool_window_pads(spatial, self.kernel, self.strides, self.pads, self.auto_pad)
+        if self.auto_pad in ("NOTSET", "VALID"):
+            for i in range(n):
+                extent = self.dilations[i] * (self.kernel[i] - 1) + 1
+                if spatial[i] + pb[i] + pe[i] < extent:
+                    self.fail(f"kernel extent {extent} on spatial axis {i} exceeds the padded input size "
+                              f"{spatial[i] + pb[i] + pe[i]} (X {list(x.shape)}, kernel_shape "
+                              f"{list(self.kernel)}, dilations {list(self.dilations)}, pads {pb + pe})")
+        out = geo.window_output_shape(spatial, self.kernel, self.strides, self.dilations, pb, pe,
+                                      bool(self.ceil_mode))
+        return PoolConfig(str(x.dtype), _to3(spatial, 1), _to3(out, 1), _to3(self.kernel, 1),
+                          _to3(self.strides, 1), _to3(self.dilations, 1), _to3(pb, 0), _to3(pe, 0), n,
+                          **self.options())
 
     def infer(self, inputs):
         x = inputs[0]
-        self.cfg = self.geometry(x)
-        shape = (*x.shape[:2], *self.cfg.out_spatial[3 - self.cfg.rank:])
-        return [TensorInfo(F32, shape), TensorInfo(I64, shape)][:max(1, self.num_outputs)]
+        return [TensorInfo(x.dtype, self.config(x).shape(x.shape))]
 
     def lower(self, inputs, outputs, ctx):
-        cfg = self.geometry(inputs[0])
-        kernel = select_kernel(self.op_type, cfg, ctx.platform, ctx.kernel_overrides.get(self.op_type))
-        return kernel.build(cfg, ctx.platform, self)
+        cfg = self.config(inputs[0])
+        return select_kernel(self.op_type, cfg, ctx.platform, ctx.kernel_overrides.get(self.op_type)).build(
+            cfg, ctx.platform)
 
     def run(self, x):
-        cfg = self.geometry(TensorInfo(x.dtype, x.shape))
-        kernel = select_kernel(self.op_type, cfg, None)
-        return kernel.build(cfg, None, self)(x)
+        cfg = self.config(TensorInfo(x.dtype, tuple(x.shape)))
+        return select_kernel(self.op_type, cfg, None).build(cfg, None)(x)
 
 
-def _views(cfg: PoolConfig, x):
-    x = np.ascontiguousarray(x, np.float32)
-    n_, c_ = x.shape[:2]
-    return x.reshape(n_, c_, *cfg.in_spatial), (n_, c_, *cfg.out_spatial), (n_, c_, *cfg.out_spatial[3 - cfg.rank:])
+def _as5d(cfg: PoolConfig, x: np.ndarray) -> np.ndarray:
+    x = np.ascontiguousarray(x)
+    return x.reshape(*x.shape[:2], *cfg.in_spatial)
 
 
-@register_op("MaxPool")
+def _window_args(cfg: PoolConfig) -> tuple:
+    return (*cfg.kernel, *cfg.strides, *cfg.dilations, *cfg.pads_begin)
+
+
+@register_op("MaxPool", since=1, until=22)
 class MaxPool(_Pool):
-    """MaxPool-1..22: optional Indices output (flat index into the input, row- or column-major)."""
+    """MaxPool-1/8/10/11/12/22 over float32, int8 or uint8. Optional Indices output (int64): the flat index
+    of each maximum in X, with the spatial axes row-major (storage_order 0) or column-major (1)."""
 
     attributes = _Pool.attributes | {"storage_order"}
 
@@ -114,50 +153,73 @@ class MaxPool(_Pool):
         self.storage_order = int(attrs.get("storage_order", 0))
         if self.storage_order not in (0, 1):
             self.fail(f"storage_order must be 0 or 1, got {self.storage_order}")
+        if self.num_outputs > 2:
+            self.fail(f"MaxPool has at most 2 outputs (Y, Indices), got {self.num_outputs}")
+
+    def check_dtype(self, x):
+        if x.dtype not in MAXPOOL_DTYPES:
+            self.unsupported(f"X has dtype {x.dtype}; MaxPool supports {sorted(str(d) for d in MAXPOOL_DTYPES)}")
+
+    def options(self):
+        return {"col_major": self.storage_order == 1, "with_indices": self.has_output(1)}
+
+    def infer(self, inputs):
+        x = inputs[0]
+        shape = self.config(x).shape(x.shape)
+        return [TensorInfo(x.dtype, shape), TensorInfo(I64, shape)][:max(1, self.num_outputs)]
 
 
-@register_kernel("MaxPool", "maxpool_direct_f32")
-def _maxpool_build(cfg: PoolConfig, platform, op: MaxPool):
-    want_idx = op.has_output(1)
-    col_major = op.storage_order == 1
-    args = (*cfg.kernel, *cfg.strides, *cfg.dilations, *cfg.pads_begin)
+@register_kernel("MaxPool", "maxpool_ncdhw_direct")
+def maxpool_ncdhw_direct(cfg: PoolConfig, platform):
+    dtype = np.dtype(cfg.dtype)
+    lowest = dtype.type(np.finfo(dtype).min if dtype.kind == "f" else np.iinfo(dtype).min)
+    args = _window_args(cfg)
 
-    def run(x):
-        x5, shape5, shape = _views(cfg, x)
-        out = np.empty(shape5, np.float32)
-        idx = np.empty(shape5 if want_idx else (1, 1, 1, 1, 1), np.int64)
-        kp.maxpool_f32(x5, *args, out, idx, want_idx, col_major)
-        if want_idx:
+    def run(x, *_):
+        x5 = _as5d(cfg, x)
+        shape = cfg.shape(x.shape)
+        out = np.empty((*x.shape[:2], *cfg.out_spatial), dtype)
+        idx = np.empty(out.shape if cfg.with_indices else (1, 1, 1, 1, 1), np.int64)
+        kp.maxpool_ncdhw(x5, *args, cfg.rank, lowest, out, idx, cfg.with_indices, cfg.col_major)
+        if cfg.with_indices:
             return out.reshape(shape), idx.reshape(shape)
         return (out.reshape(shape),)
 
     return run
 
 
-@register_op("AveragePool")
+@register_op("AveragePool", since=1, until=22)
 class AveragePool(_Pool):
+    """AveragePool-1/7/10/11/19/22: count_include_pad, ceil_mode, dilations (19+), auto_pad; float32."""
+
     attributes = _Pool.attributes | {"count_include_pad"}
 
     def parse(self, attrs):
         super().parse(attrs)
-        self.count_include_pad = bool(attrs.get("count_include_pad", 0))
+        self.count_include_pad = int(attrs.get("count_include_pad", 0))
+        if self.count_include_pad not in (0, 1):
+            self.fail(f"count_include_pad must be 0 or 1, got {self.count_include_pad}")
+
+    def options(self):
+        return {"count_include_pad": bool(self.count_include_pad)}
 
 
-@register_kernel("AveragePool", "avgpool_direct_f32")
-def _avgpool_build(cfg: PoolConfig, platform, op: AveragePool):
-    args = (*cfg.kernel, *cfg.strides, *cfg.dilations, *cfg.pads_begin, *cfg.pads_end, op.count_include_pad)
+@register_kernel("AveragePool", "avgpool_ncdhw_direct_f32")
+def avgpool_ncdhw_direct_f32(cfg: PoolConfig, platform):
+    args = (*_window_args(cfg), *cfg.pads_end, cfg.count_include_pad)
 
-    def run(x):
-        x5, shape5, shape = _views(cfg, x)
-        out = np.empty(shape5, np.float32)
-        kp.avgpool_f32(x5, *args, out)
-        return (out.reshape(shape),)
+    def run(x, *_):
+        out = np.empty((*x.shape[:2], *cfg.out_spatial), np.float32)
+        kp.avgpool_ncdhw_f32(_as5d(cfg, x), *args, out)
+        return (out.reshape(cfg.shape(x.shape)),)
 
     return run
 
 
-@register_op("LpPool")
+@register_op("LpPool", since=2, until=22)
 class LpPool(_Pool):
+    """LpPool-2/11/18/22: (sum |x|^p)^(1/p) over each window (ceil_mode and dilations from 18); float32."""
+
     attributes = _Pool.attributes | {"p"}
 
     def parse(self, attrs):
@@ -166,51 +228,58 @@ class LpPool(_Pool):
         if self.p < 1:
             self.fail(f"p must be >= 1, got {self.p}")
 
+    def options(self):
+        return {"p": self.p}
 
-@register_kernel("LpPool", "lppool_direct_f32")
-def _lppool_build(cfg: PoolConfig, platform, op: LpPool):
-    args = (*cfg.kernel, *cfg.strides, *cfg.dilations, *cfg.pads_begin, float(op.p))
 
-    def run(x):
-        x5, shape5, shape = _views(cfg, x)
-        out = np.empty(shape5, np.float32)
-        kp.lppool_f32(x5, *args, out)
-        return (out.reshape(shape),)
+@register_kernel("LpPool", "lppool_ncdhw_direct_f32")
+def lppool_ncdhw_direct_f32(cfg: PoolConfig, platform):
+    args = (*_window_args(cfg), cfg.p)
+
+    def run(x, *_):
+        out = np.empty((*x.shape[:2], *cfg.out_spatial), np.float32)
+        kp.lppool_ncdhw_f32(_as5d(cfg, x), *args, out)
+        return (out.reshape(cfg.shape(x.shape)),)
 
     return run
 
 
 class _GlobalPool(Op):
+    """Reduce every spatial axis to size 1 (numpy over the contiguous trailing axes); float32 only."""
+
     def infer(self, inputs):
         x = inputs[0]
         self.require_float32(x, names=("X",))
         if len(x.shape) < 3:
-            self.fail(f"input must have rank >= 3, got shape {list(x.shape)}")
+            self.fail(f"input X has shape {list(x.shape)}; expected (N, C, spatial...) of rank >= 3")
         return [TensorInfo(F32, (*x.shape[:2], *([1] * (len(x.shape) - 2))))]
 
     def run(self, x):
-        axes = tuple(range(2, x.ndim))
-        return (np.ascontiguousarray(self.reduce(x, axes), np.float32),)
+        flat = np.ascontiguousarray(x).reshape(*x.shape[:2], -1)
+        y = self.reduce(flat).astype(np.float32, copy=False)
+        return (y.reshape(*x.shape[:2], *([1] * (x.ndim - 2))),)
 
 
-@register_op("GlobalAveragePool")
+@register_op("GlobalAveragePool", since=1, until=22)
 class GlobalAveragePool(_GlobalPool):
-    def reduce(self, x, axes):
-        return x.mean(axis=axes, keepdims=True, dtype=np.float32)
+    def reduce(self, x):
+        return x.mean(axis=-1, dtype=np.float32)
 
 
-@register_op("GlobalMaxPool")
+@register_op("GlobalMaxPool", since=1, until=22)
 class GlobalMaxPool(_GlobalPool):
-    def reduce(self, x, axes):
-        return x.max(axis=axes, keepdims=True)
+    def reduce(self, x):
+        return x.max(axis=-1)
 
 
-@register_op("GlobalLpPool")
+@register_op("GlobalLpPool", since=2, until=22)
 class GlobalLpPool(_GlobalPool):
     attributes = frozenset({"p"})
 
     def parse(self, attrs):
         self.p = int(attrs.get("p", 2))
+        if self.p < 1:
+            self.fail(f"p must be >= 1, got {self.p}")
 
-    def reduce(self, x, axes):
-        return (np.abs(x) ** self.p).sum(axis=axes, keepdims=True) ** (1.0 / self.p)
+    def reduce(self, x):
+        return (np.abs(x) ** self.p).sum(axis=-1) ** (1.0 / self.p)

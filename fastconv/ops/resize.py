@@ -202,14 +202,16 @@ class Resize(Op):
 
     def tables(self, shape, out_shape, scales, starts, ends) -> dict[int, AxisTable]:
         """Tables of the axes to resample. As in onnxruntime, an axis whose scale is exactly 1 is copied (its
-        crop box ignored), so is any axis that keeps its size under antialiasing, and so is the whole input
+        crop box ignored), so is any axis that keeps its size under antialiasing (unless cropped), and so is the whole input
         when the output shape equals the input shape, whatever the scales. The reference would resample
         those; the two agree on every ONNX conformance case."""
         tables = {}
         if tuple(shape) == tuple(out_shape):
             return tables
         for a, (n_in, n_out) in enumerate(zip(shape, out_shape)):
-            if n_out == 0 or scales[a] == 1 or self.antialias and n_in == n_out:
+            if n_out == 0 or scales[a] == 1:
+                continue
+            if self.antialias and n_in == n_out and self.coord != "tf_crop_and_resize":
                 continue
             coords = source_coords(self.coord, n_out, n_in, scales[a], starts[a], ends[a])
             outside = None

@@ -72,7 +72,8 @@ def maxpool_ncdhw(x, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, rank, lowes
 @njit(cache=True, parallel=True, nogil=True, fastmath=True)
 def avgpool_ncdhw_f32(x, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, qd, qh, qw, include_pad, out):
     """Mean over the taps inside the input. q*: end pads. With include_pad the divisor counts every tap inside
-    the padded input [-p, size + q) (a ceil_mode window reaching past it is not charged for the overhang)."""
+    the padded input [-p, size + q) (a ceil_mode window reaching past it is not charged for the overhang).
+    A negative end pad also drops the input's last -q positions from the mean, as onnxruntime does."""
     n_, c_, d, h, w = x.shape
     _, _, od, oh, ow = out.shape
     for t in prange(n_ * c_):
@@ -80,15 +81,15 @@ def avgpool_ncdhw_f32(x, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, qd, qh,
         c = t % c_
         for oz in range(od):
             z0 = oz * sd - pd
-            a0, a1 = _taps(z0, kd, dd, 0, d)
+            a0, a1 = _taps(z0, kd, dd, 0, d + min(qd, 0))
             pa0, pa1 = _taps(z0, kd, dd, -pd, d + qd)
             for oy in range(oh):
                 y0 = oy * sh - ph
-                b0, b1 = _taps(y0, kh, dh, 0, h)
+                b0, b1 = _taps(y0, kh, dh, 0, h + min(qh, 0))
                 pb0, pb1 = _taps(y0, kh, dh, -ph, h + qh)
                 for ox in range(ow):
                     x0 = ox * sw - pw
-                    e0, e1 = _taps(x0, kw, dw, 0, w)
+                    e0, e1 = _taps(x0, kw, dw, 0, w + min(qw, 0))
                     acc = 0.0
                     for a in range(a0, a1):
                         iz = z0 + a * dd

@@ -176,14 +176,14 @@ def maxpool_ncdhw_direct(cfg: PoolConfig, platform):
     args = _window_args(cfg)
 
     def run(x, *_):
-        x5 = _as5d(cfg, x)
         shape = cfg.shape(x.shape)
         out = np.empty((*x.shape[:2], *cfg.out_spatial), dtype)
-        idx = np.empty(out.shape if cfg.with_indices else (1, 1, 1, 1, 1), np.int64)
-        kp.maxpool_ncdhw(x5, *args, cfg.rank, lowest, out, idx, cfg.with_indices, cfg.col_major)
-        if cfg.with_indices:
-            return out.reshape(shape), idx.reshape(shape)
-        return (out.reshape(shape),)
+        if not cfg.with_indices:
+            kp.maxpool_ncdhw(_as5d(cfg, x), *args, lowest, out)
+            return (out.reshape(shape),)
+        idx = np.empty(out.shape, np.int64)
+        kp.maxpool_indices_ncdhw(_as5d(cfg, x), *args, cfg.rank, lowest, out, idx, cfg.col_major)
+        return out.reshape(shape), idx.reshape(shape)
 
     return run
 

@@ -106,3 +106,9 @@ def transpose_pads_and_output(in_shape, kernel, strides, dilations, pads, output
     else:
         pb, pe = [int(p) for p in pads[:n]], [int(p) for p in pads[n:]]
     return pb, pe, [full[i] - pb[i] - pe[i] for i in range(n)]
+
+
+def to_3d(values, fill) -> tuple:
+    """Kernels see every window problem as 3-D: pad a 1-D or 2-D geometry with leading `fill` entries."""
+    values = [int(v) for v in values]
+    return tuple([fill] * (3 - len(values)) + values)

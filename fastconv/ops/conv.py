@@ -60,10 +60,6 @@ class ConvConfig:
                 and self.pads_begin == (0, 0, 0) and self.pads_end == (0, 0, 0))
 
 
-def _to3(values, fill) -> tuple:
-    values = [int(v) for v in values]
-    return tuple([fill] * (3 - len(values)) + values)
-
 
 def _ints(attrs, name):
     v = attrs.get(name)
@@ -176,8 +172,8 @@ class Conv(_WindowOp):
                           f"{spatial[i] + pb[i] + pe[i]} (X {list(x.shape)}, W {list(w.shape)}, "
                           f"pads {pb + pe}, dilations {list(dilations)})")
         out = geo.window_output_shape(spatial, kernel, strides, dilations, pb, pe)
-        return ConvConfig(batch, c, m, self.group, _to3(spatial, 1), _to3(out, 1), _to3(kernel, 1),
-                          _to3(strides, 1), _to3(dilations, 1), _to3(pb, 0), _to3(pe, 0), len(spatial))
+        return ConvConfig(batch, c, m, self.group, geo.to_3d(spatial, 1), geo.to_3d(out, 1), geo.to_3d(kernel, 1),
+                          geo.to_3d(strides, 1), geo.to_3d(dilations, 1), geo.to_3d(pb, 0), geo.to_3d(pe, 0), len(spatial))
 
     def infer(self, inputs):
         return [TensorInfo(F32, self.config(inputs).output_shape)]
@@ -363,8 +359,8 @@ class ConvTranspose(_WindowOp):
         if any(o < 1 for o in out):
             self.fail(f"output spatial shape {out} is not positive (X {list(x.shape)}, W {list(w.shape)}, "
                       f"pads {pb + pe})")
-        return ConvConfig(batch, c, m, self.group, _to3(spatial, 1), _to3(out, 1), _to3(kernel, 1),
-                          _to3(strides, 1), _to3(dilations, 1), _to3(pb, 0), _to3(pe, 0), n)
+        return ConvConfig(batch, c, m, self.group, geo.to_3d(spatial, 1), geo.to_3d(out, 1), geo.to_3d(kernel, 1),
+                          geo.to_3d(strides, 1), geo.to_3d(dilations, 1), geo.to_3d(pb, 0), geo.to_3d(pe, 0), n)
 
     def infer(self, inputs):
         return [TensorInfo(F32, self.config(inputs).output_shape)]

@@ -43,10 +43,6 @@ class PoolConfig:
         return (*x_shape[:2], *self.out_spatial[3 - self.rank:])
 
 
-def _to3(values, fill) -> tuple:
-    values = [int(v) for v in values]
-    return tuple([fill] * (3 - len(values)) + values)
-
 
 def _ints(attrs, name, default):
     v = attrs.get(name)
@@ -114,8 +110,8 @@ class _Pool(Op):
                               f"{list(self.kernel)}, dilations {list(self.dilations)}, pads {pb + pe})")
         out = geo.window_output_shape(spatial, self.kernel, self.strides, self.dilations, pb, pe,
                                       bool(self.ceil_mode))
-        return PoolConfig(str(x.dtype), _to3(spatial, 1), _to3(out, 1), _to3(self.kernel, 1),
-                          _to3(self.strides, 1), _to3(self.dilations, 1), _to3(pb, 0), _to3(pe, 0), n,
+        return PoolConfig(str(x.dtype), geo.to_3d(spatial, 1), geo.to_3d(out, 1), geo.to_3d(self.kernel, 1),
+                          geo.to_3d(self.strides, 1), geo.to_3d(self.dilations, 1), geo.to_3d(pb, 0), geo.to_3d(pe, 0), n,
                           **self.options())
 
     def infer(self, inputs):

@@ -60,7 +60,6 @@ class ConvConfig:
                 and self.pads_begin == (0, 0, 0) and self.pads_end == (0, 0, 0))
 
 
-
 def _ints(attrs, name):
     v = attrs.get(name)
     return None if v is None else tuple(int(x) for x in v)
@@ -173,7 +172,8 @@ class Conv(_WindowOp):
                           f"pads {pb + pe}, dilations {list(dilations)})")
         out = geo.window_output_shape(spatial, kernel, strides, dilations, pb, pe)
         return ConvConfig(batch, c, m, self.group, geo.to_3d(spatial, 1), geo.to_3d(out, 1), geo.to_3d(kernel, 1),
-                          geo.to_3d(strides, 1), geo.to_3d(dilations, 1), geo.to_3d(pb, 0), geo.to_3d(pe, 0), len(spatial))
+                          geo.to_3d(strides, 1), geo.to_3d(dilations, 1), geo.to_3d(pb, 0), geo.to_3d(pe, 0),
+                          len(spatial))
 
     def infer(self, inputs):
         return [TensorInfo(F32, self.config(inputs).output_shape)]

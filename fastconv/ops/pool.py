@@ -43,7 +43,6 @@ class PoolConfig:
         return (*x_shape[:2], *self.out_spatial[3 - self.rank:])
 
 
-
 def _ints(attrs, name, default):
     v = attrs.get(name)
     return default if v is None else tuple(int(x) for x in v)
@@ -111,7 +110,8 @@ class _Pool(Op):
         out = geo.window_output_shape(spatial, self.kernel, self.strides, self.dilations, pb, pe,
                                       bool(self.ceil_mode))
         return PoolConfig(str(x.dtype), geo.to_3d(spatial, 1), geo.to_3d(out, 1), geo.to_3d(self.kernel, 1),
-                          geo.to_3d(self.strides, 1), geo.to_3d(self.dilations, 1), geo.to_3d(pb, 0), geo.to_3d(pe, 0), n,
+                          geo.to_3d(self.strides, 1), geo.to_3d(self.dilations, 1), geo.to_3d(pb, 0),
+                          geo.to_3d(pe, 0), n,
                           **self.options())
 
     def infer(self, inputs):

@@ -202,8 +202,8 @@ class Resize(Op):
 
     def tables(self, shape, out_shape, scales, starts, ends) -> dict[int, AxisTable]:
         """Tables of the axes to resample. As in onnxruntime, an axis whose scale is exactly 1 is copied (its
-        crop box ignored), so is any axis that keeps its size under antialiasing (unless cropped), and so is the whole input
-        when the output shape equals the input shape, whatever the scales. The reference would resample
+        crop box ignored), so is any axis that keeps its size under antialiasing (unless cropped), and so is
+        the whole input when the output shape equals the input shape, whatever the scales. The reference would resample
         those; the two agree on every ONNX conformance case."""
         tables = {}
         if tuple(shape) == tuple(out_shape):
@@ -211,12 +211,16 @@ class Resize(Op):
         for a, (n_in, n_out) in enumerate(zip(shape, out_shape)):
             if n_out == 0 or scales[a] == 1:
                 continue
-            if self.antialias and n_in == n_out and self.coord != "tf_crop_and_resize":
-                continue
             coords = source_coords(self.coord, n_out, n_in, scales[a], starts[a], ends[a])
             outside = None
             if self.coord == "tf_crop_and_resize":
                 outside = (coords < 0) | (coords > f32(n_in - 1))
+            if self.antialias and n_in == n_out:
+                # onnxruntime copies such an axis, but still fills positions outside a crop box
+                if outside is not None and outside.any():
+                    tables[a] = AxisTable(np.arange(n_in, dtype=np.int64)[:, None], np.ones((n_in, 1), np.float32),
+                                          outside)
+                continue
             if self.mode == "nearest":
                 idx = nearest_index(coords, self.nearest_mode, scales[a] < 1)
                 tables[a] = AxisTable(np.clip(idx, 0, n_in - 1), None, outside)

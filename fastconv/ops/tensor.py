@@ -476,13 +476,13 @@ class Range(Op):
     attributes = frozenset({"stash_type"})
 
     def _value(self, start, limit, delta):
-        s, l, d = (np.asarray(v).reshape(()) for v in (start, limit, delta))
+        s, lim, d = (np.asarray(v).reshape(()) for v in (start, limit, delta))
         if d == 0:
             self.fail("delta must be non-zero")
         if s.dtype.kind in "iu":
-            n = max(-(-(int(l) - int(s)) // int(d)), 0)
+            n = max(-(-(int(lim) - int(s)) // int(d)), 0)
         else:
-            n = max(int(np.ceil((float(l) - float(s)) / float(d))), 0)
+            n = max(int(np.ceil((float(lim) - float(s)) / float(d))), 0)
         return (s + np.arange(n, dtype=s.dtype) * d).astype(s.dtype)
 
     def infer(self, inputs):

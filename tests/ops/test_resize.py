@@ -141,7 +141,8 @@ LOW_RANK = [((5, 7), [1.6, 0.5]), ((3, 5, 7), [1, 1.6, 0.5]), ((9,), [1.7])]
 # onnxruntime refuses cubic on ranks other than 2 and linear on rank 1: those pairs are not drawn
 @pytest.mark.parametrize("mode,shape,scales", [(m, sh, sc) for m in ("nearest", "linear", "cubic")
                                                for sh, sc in LOW_RANK
-                                               if not (m == "cubic" and len(sh) != 2 or m == "linear" and len(sh) == 1)])
+                                               if not (m == "cubic" and len(sh) != 2
+                                                       or m == "linear" and len(sh) == 1)])
 def test_low_rank(mode, shape, scales):
     x = rand(*shape, seed=17)
     check_all_kernels(resize_model(x.shape, {"mode": mode}, scales), x)

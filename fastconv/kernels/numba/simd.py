@@ -1,0 +1,276 @@
+"""fastconv's explicit-SIMD layer for Numba: a vector of W float32 lanes as an LLVM `<W x float>` value.
+
+Why: Numba does not auto-vectorise the loop nests of convolution or GEMM micro-kernels (plain @njit loops
+reach 1-7 GFLOP/s on a machine whose FMA peak is ~117 GFLOP/s per core). With this layer a kernel names its
+vector registers itself (`acc0 = vfma(w, x, acc0)`); LLVM keeps them in registers and legalises any width on
+any target: W=16 is one zmm register on AVX-512, two ymm on AVX2, four q registers on NEON. See
+docs/KERNELS.md for the design, the assembly it produces and the measured ceilings.
+
+Widths. Every constructor takes the width as a compile-time constant, so that one kernel source compiles
+to one cached specialisation per width:
+- a width token, `simd.W8` / `simd.W16` / `simd.width_token(platform.simd_width)`, passed to the kernel as
+  an ordinary argument: each token has its own Numba type, so the dispatcher compiles (and caches) the
+  kernel once per width and the width is a constant inside the machine code; or
+- an integer literal written in the source (`vload(x, i, 16)`), as generated micro-kernels do.
+Do not read the width from a module global that can change: Numba freezes globals into the cache.
+`lanes(w)` (token, literal or vector) gives the width as an integer inside a kernel.
+
+Operations (a, b, c are vectors of one width; mixing widths is a typing error):
+    vload(arr, offset, w)     lanes arr.flat[offset : offset+w]; unaligned
+    vstore(arr, offset, v)    writes v into arr.flat[offset : offset+w]; unaligned
+    vbroadcast(x, w)          every lane = float32(x)
+    vzero(w)                  every lane = 0
+    vfma(a, b, c)             a*b + c, fused (llvm.fma: one rounding)
+    vadd / vsub / vmul(a, b)  lane-wise
+    vmax(a, b), vmin(a, b)    b if a < b else a (vmax) / b if a > b else a (vmin): a single maxps/minps.
+                              A NaN in `a` propagates, a NaN in `b` does not: write vmax(x, vzero(w)) for Relu.
+    vreduce_add(a)            horizontal sum as a float32 (pairwise tree over halves: fixed order)
+`arr` must be a C-contiguous float32 array of any rank (offsets are flat element offsets).
+vload/vstore do NO bounds check: the caller guarantees 0 <= offset and offset + w <= arr.size. Out-of-range
+accesses read garbage or corrupt memory silently; tail elements need a scalar loop or a padded buffer.
+Vectors live only inside compiled code (no boxing): store them into arrays to get results out. They work in
+@njit(cache=True) functions and inside prange bodies (a vector may be live into a prange body; a vector
+cannot be a prange reduction variable).
+"""
+from __future__ import annotations
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.core.errors import TypingError
+from numba.core.imputils import lower_constant
+from numba.extending import (
+    NativeValue,
+    intrinsic,
+    models,
+    register_model,
+    typeof_impl,
+    unbox,
+)
+
+SUPPORTED_WIDTHS = (4, 8, 16)
+_F32 = ir.FloatType()
+
+
+class SimdVec(types.Type):
+    """Numba type of a vector of `width` float32 lanes; data model `<width x float>`."""
+
+    def __init__(self, width: int):
+        self.width = width
+        super().__init__(name=f"f32x{width}")
+
+
+@register_model(SimdVec)
+class _SimdVecModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, ir.VectorType(_F32, fe_type.width))
+
+
+class Width:
+    """Python-side width token: pass it to a kernel to select (and cache) that kernel's width."""
+
+    __slots__ = ("lanes",)
+
+    def __init__(self, lanes: int):
+        self.lanes = lanes
+
+    def __repr__(self) -> str:
+        return f"simd.W{self.lanes}"
+
+    def __reduce__(self):
+        return (width_token, (self.lanes,))
+
+
+class SimdWidthType(types.Type):
+    """Numba type of a width token; carries no data, only the width."""
+
+    def __init__(self, width: int):
+        self.width = width
+        super().__init__(name=f"simd_width{width}")
+
+
+register_model(SimdWidthType)(models.OpaqueModel)
+
+
+@typeof_impl.register(Width)
+def _typeof_width(val, c):
+    return SimdWidthType(val.lanes)
+
+
+@unbox(SimdWidthType)
+def _unbox_width(typ, obj, c):
+    return NativeValue(c.context.get_dummy_value())
+
+
+@lower_constant(SimdWidthType)
+def _constant_width(context, builder, ty, pyval):
+    return context.get_dummy_value()
+
+
+_TOKENS = {w: Width(w) for w in SUPPORTED_WIDTHS}
+W4, W8, W16 = _TOKENS[4], _TOKENS[8], _TOKENS[16]
+
+
+def width_token(lanes: int) -> Width:
+    """The token for `lanes` float32 lanes (4, 8 or 16), e.g. width_token(Platform.simd_width)."""
+    try:
+        return _TOKENS[int(lanes)]
+    except KeyError:
+        raise ValueError(f"SIMD width must be one of {SUPPORTED_WIDTHS}, got {lanes}") from None
+
+
+def _width_of(ty, what: str) -> int:
+    """The compile-time width named by a token type, an integer literal or a vector type."""
+    if isinstance(ty, (SimdWidthType, SimdVec)):
+        return ty.width
+    if isinstance(ty, types.IntegerLiteral):
+        if ty.literal_value not in SUPPORTED_WIDTHS:
+            raise TypingError(f"{what}: SIMD width must be one of {SUPPORTED_WIDTHS}, got {ty.literal_value}")
+        return ty.literal_value
+    raise TypingError(f"{what}: the width must be a compile-time constant (a simd.W8/W16 token or an integer "
+                      f"literal), got {ty}")
+
+
+def _check_array(arr, what: str):
+    if not (isinstance(arr, types.Array) and arr.dtype == types.float32 and arr.layout == "C"):
+        raise TypingError(f"{what}: needs a C-contiguous float32 array, got {arr}")
+
+
+def _check_vecs(what: str, *tys):
+    if not all(isinstance(t, SimdVec) for t in tys) or len({t.width for t in tys}) != 1:
+        raise TypingError(f"{what}: needs SIMD vectors of one width, got {', '.join(map(str, tys))}")
+
+
+def _vec_ptr(context, builder, arrty, arr, offty, offset, width):
+    data = context.make_array(arrty)(context, builder, arr).data
+    off = context.cast(builder, offset, offty, types.intp)
+    return builder.bitcast(builder.gep(data, [off]), ir.VectorType(_F32, width).as_pointer())
+
+
+@intrinsic
+def lanes(typingctx, w):
+    """Number of lanes of a width token, integer literal or vector, as a constant intp."""
+    width = _width_of(w, "lanes")
+
+    def codegen(context, builder, sig, args):
+        return context.get_constant(types.intp, width)
+
+    return types.intp(w), codegen
+
+
+@intrinsic
+def vload(typingctx, arr, offset, w):
+    """Unaligned load of lanes arr.flat[offset:offset+w]. No bounds check."""
+    _check_array(arr, "vload")
+    if not isinstance(offset, types.Integer):
+        raise TypingError(f"vload: offset must be an integer, got {offset}")
+    width = _width_of(w, "vload")
+
+    def codegen(context, builder, sig, args):
+        ptr = _vec_ptr(context, builder, sig.args[0], args[0], sig.args[1], args[1], width)
+        return builder.load(ptr, align=4)
+
+    return SimdVec(width)(arr, offset, w), codegen
+
+
+@intrinsic
+def vstore(typingctx, arr, offset, v):
+    """Unaligned store of v into arr.flat[offset:offset+width]. No bounds check."""
+    _check_array(arr, "vstore")
+    if not isinstance(offset, types.Integer):
+        raise TypingError(f"vstore: offset must be an integer, got {offset}")
+    _check_vecs("vstore", v)
+    if not arr.mutable:
+        raise TypingError("vstore: the array is read-only")
+
+    def codegen(context, builder, sig, args):
+        ptr = _vec_ptr(context, builder, sig.args[0], args[0], sig.args[1], args[1], sig.args[2].width)
+        builder.store(args[2], ptr, align=4)
+        return context.get_dummy_value()
+
+    return types.none(arr, offset, v), codegen
+
+
+@intrinsic
+def vbroadcast(typingctx, x, w):
+    """Every lane = float32(x)."""
+    if not isinstance(x, (types.Float, types.Integer)):
+        raise TypingError(f"vbroadcast: needs a number, got {x}")
+    width = _width_of(w, "vbroadcast")
+
+    def codegen(context, builder, sig, args):
+        val = context.cast(builder, args[0], sig.args[0], types.float32)
+        vty = ir.VectorType(_F32, width)
+        one = builder.insert_element(ir.Constant(vty, ir.Undefined), val, ir.Constant(ir.IntType(32), 0))
+        mask = ir.Constant(ir.VectorType(ir.IntType(32), width), [0] * width)
+        return builder.shuffle_vector(one, ir.Constant(vty, ir.Undefined), mask)
+
+    return SimdVec(width)(x, w), codegen
+
+
+@intrinsic
+def vzero(typingctx, w):
+    """Every lane = 0.0."""
+    width = _width_of(w, "vzero")
+
+    def codegen(context, builder, sig, args):
+        return ir.Constant(ir.VectorType(_F32, width), None)
+
+    return SimdVec(width)(w), codegen
+
+
+def _llvm_intrinsic(builder, name, vty, nargs):
+    fnty = ir.FunctionType(vty, [vty] * nargs)
+    return cgutils.get_or_insert_function(builder.module, fnty, f"{name}.v{vty.count}f32")
+
+
+@intrinsic
+def vfma(typingctx, a, b, c):
+    """a*b + c with one rounding (llvm.fma: vfmadd on x86, fmla on ARM)."""
+    _check_vecs("vfma", a, b, c)
+
+    def codegen(context, builder, sig, args):
+        fn = _llvm_intrinsic(builder, "llvm.fma", args[0].type, 3)
+        return builder.call(fn, args)
+
+    return a(a, b, c), codegen
+
+
+def _binary(name, emit):
+    def typer(typingctx, a, b):
+        _check_vecs(name, a, b)
+
+        def codegen(context, builder, sig, args):
+            return emit(builder, args[0], args[1])
+
+        return a(a, b), codegen
+
+    typer.__name__ = name
+    return intrinsic(typer)
+
+
+vadd = _binary("vadd", lambda bld, a, b: bld.fadd(a, b))
+vsub = _binary("vsub", lambda bld, a, b: bld.fsub(a, b))
+vmul = _binary("vmul", lambda bld, a, b: bld.fmul(a, b))
+# select(a < b, b, a) is exactly x86 maxps(b, a): one instruction, NaN in `a` propagates.
+vmax = _binary("vmax", lambda bld, a, b: bld.select(bld.fcmp_ordered("<", a, b), b, a))
+vmin = _binary("vmin", lambda bld, a, b: bld.select(bld.fcmp_ordered(">", a, b), b, a))
+
+
+@intrinsic
+def vreduce_add(typingctx, a):
+    """Sum of the lanes as a float32: add upper half to lower half until one lane remains."""
+    _check_vecs("vreduce_add", a)
+
+    def codegen(context, builder, sig, args):
+        v = args[0]
+        n = v.type.count
+        while n > 1:
+            n //= 2
+            lo = builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(ir.IntType(32), n), list(range(n))))
+            hi = builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(ir.IntType(32), n),
+                                                          list(range(n, 2 * n))))
+            v = builder.fadd(lo, hi)
+        return builder.extract_element(v, ir.Constant(ir.IntType(32), 0))
+
+    return types.float32(a), codegen

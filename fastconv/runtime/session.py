@@ -62,7 +62,18 @@ class InferenceSession:
         return [NodeArg(v.name, list(v.shape or []), _type_string(v.dtype)) for v in self._graph.inputs]
 
     def get_outputs(self) -> list[NodeArg]:
-        return [NodeArg(v.name, list(v.shape or []), _type_string(v.dtype)) for v in self._graph.outputs]
+        """Declared output shapes; for models planned at load time (fixed input shapes), fastconv's own inferred
+        shapes and dtypes, which may correct missing or wrong declarations."""
+        planned = next(iter(self._executors.values()), None) if len(self._executors) == 1 and all(
+            v.shape is not None and all(isinstance(d, int) for d in v.shape) for v in self._graph.inputs) else None
+        args = []
+        for v in self._graph.outputs:
+            info = planned.plan.infos.get(v.name) if planned is not None else None
+            if info is not None:
+                args.append(NodeArg(v.name, list(info.shape), _type_string(info.dtype)))
+            else:
+                args.append(NodeArg(v.name, list(v.shape or []), _type_string(v.dtype)))
+        return args
 
     def get_providers(self) -> list[str]:
         return ["FastconvCPUExecutionProvider"]

@@ -218,3 +218,20 @@ def test_outputs_of_successive_runs_are_independent(model_and_bias, sess):
     b = sess.run(None, f)
     for u, v in zip(a, b):
         assert not np.shares_memory(u, v)
+
+
+def test_get_outputs_reports_inferred_shape_when_declaration_is_missing_or_wrong():
+    import numpy as np
+    from onnx import TensorProto, helper
+
+    from ..util import IR_VERSION
+
+    node = helper.make_node("Relu", ["x"], ["y"])
+    for declared in (None, [7, 7]):
+        graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, declared)])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=IR_VERSION)
+        sess = fastconv.InferenceSession(model)
+        out = sess.get_outputs()[0]
+        assert out.shape == [2, 3] and out.type == "tensor(float)"
+        assert sess.run(None, {"x": np.ones((2, 3), np.float32)})[0].shape == (2, 3)

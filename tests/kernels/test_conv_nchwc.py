@@ -1,0 +1,119 @@
+"""Direct NCHWc convolution kernel (fastconv/kernels/numba/conv_nchwc.py, Conv kernel "conv_nchwc_direct_f32")
+against onnxruntime over drawn shapes at block width W=8 and W=16, plus the generated source, the registry
+entry and the micro-kernel's assembly."""
+import platform
+import re
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from numba import njit
+
+from fastconv.kernels.numba import conv_nchwc as kn
+from fastconv.kernels.registry import kernels_for
+from tests.util import assert_matches_ort, rand, single_node_model
+
+OVERRIDE = {"Conv": "conv_nchwc_direct_f32"}
+# float32 sums of up to C*K*K ~ 600 products in a different order than onnxruntime's: 3e-5 absolute.
+ATOL, RTOL = 3e-5, 1e-4
+
+
+@st.composite
+def conv_case(draw):
+    rank = draw(st.sampled_from([1, 2, 2, 2]))
+    c = draw(st.integers(1, 21))
+    m = draw(st.integers(1, 21))
+    k = [draw(st.integers(1, 7)) for _ in range(rank)]
+    s = [draw(st.integers(1, 2)) for _ in range(rank)]
+    d = [draw(st.integers(1, 2)) for _ in range(rank)]
+    pb = [draw(st.integers(0, kk - 1)) for kk in k]
+    pe = [draw(st.integers(0, kk - 1)) for kk in k]
+    sp = [draw(st.integers(max(1, dd * (kk - 1) + 1 - a - e), 20)) for kk, dd, a, e in zip(k, d, pb, pe)]
+    n = draw(st.integers(1, 2))
+    threads = draw(st.integers(1, 2))
+    bias = draw(st.booleans())
+    return rank, c, m, k, s, d, pb, pe, sp, n, threads, bias
+
+
+def _check(case, seed=0):
+    rank, c, m, k, s, d, pb, pe, sp, n, threads, bias = case
+    x = rand(n, c, *sp, seed=seed)
+    inits = {"w": rand(m, c, *k, seed=seed + 1)}
+    if bias:
+        inits["b"] = rand(m, seed=seed + 2)
+    attrs = {"kernel_shape": k, "strides": s, "dilations": d, "pads": pb + pe}
+    model = single_node_model("Conv", {"x": x}, attrs, inits)
+    assert_matches_ort(model, {"x": x}, rtol=RTOL, atol=ATOL, num_threads=threads, kernel_overrides=OVERRIDE)
+
+
+@pytest.mark.parametrize("width", [8, 16])
+# the env var is the same for every drawn example, so a function-scoped monkeypatch is safe here
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=conv_case())
+def test_matches_ort(width, case, monkeypatch):
+    monkeypatch.setenv("FASTCONV_SIMD_WIDTH", str(width))
+    _check(case)
+
+
+@pytest.mark.parametrize("width", [8, 16])
+def test_all_tile_sizes_and_channel_tails(width, monkeypatch):
+    """Row widths 14+7+4+1+1 = 27 and 14*2 hit every micro-kernel; 37 / 19 channels leave block tails."""
+    monkeypatch.setenv("FASTCONV_SIMD_WIDTH", str(width))
+    for ow, stride in ((27, 1), (28, 1), (13, 2)):
+        _check((2, 37, 19, [3, 3], [stride, stride], [1, 1], [1, 1], [1, 1], [6, ow * stride], 1, 2, True))
+
+
+def test_registered_and_supports():
+    k = next(k for k in kernels_for("Conv") if k.name == "conv_nchwc_direct_f32")
+    im2col = next(k for k in kernels_for("Conv") if k.name == "conv_im2col_blas_f32")
+    assert k.priority < 0 or k.priority > im2col.priority  # default only where it measured faster
+
+    class Cfg:
+        group, rank = 1, 2
+
+    assert kn.supports(Cfg)
+    Cfg.group = 2
+    assert not kn.supports(Cfg)
+    Cfg.group, Cfg.rank = 1, 3
+    assert not kn.supports(Cfg)
+
+
+def test_generated_section_is_current():
+    src = open(kn.__file__).read()
+    gen = src.split(kn._BEGIN, 1)[1].split(kn._END, 1)[0]
+    assert gen == kn.emit_tiles(), "rerun `python -m fastconv.kernels.numba.conv_nchwc`"
+
+
+def _hottest_block(asm):
+    blocks, cur = [], []
+    for line in asm.splitlines():
+        if re.match(r"^\S+:", line):
+            blocks.append(cur)
+            cur = []
+        cur.append(line)
+    blocks.append(cur)
+    best = max(blocks, key=lambda b: sum("vfmadd" in ln for ln in b))
+    # the loop ends at the jump back to its own label; what follows is the outer loops' bookkeeping
+    label = best[0].split(":")[0]
+    end = next((i for i, ln in enumerate(best) if re.search(r"\bj\w+\s+" + re.escape(label) + r"\s*$", ln)), None)
+    return best if end is None else best[:end + 1]
+
+
+def test_tile14u_assembly_full_width_fma_no_spills():
+    from llvmlite import binding as llvm
+
+    feats = {f for f, on in llvm.get_host_cpu_features().items() if on}
+    if platform.machine().lower() not in ("x86_64", "amd64") or "avx512f" not in feats:
+        pytest.skip("assembly expectations are written for AVX-512 hosts")
+    from fastconv.kernels.numba.simd import W16
+
+    tile = njit(kn._tile14u.py_func)  # fresh dispatcher: a cache-loaded one keeps no assembly
+    f = np.zeros(1 << 16, np.float32)
+    tile(f, f, f, np.zeros(1 << 16, np.float32), 0, 0, 0, 0, 1, 3, 3, 4096, 256, 16, 16, W16)
+    loop = _hottest_block(tile.inspect_asm(tile.signatures[0]))
+    fmas = [ln for ln in loop if re.search(r"\bvfmadd\d{3}ps\b", ln)]
+    assert len(fmas) >= 14, "\n".join(loop)
+    assert all(re.search(r"%zmm\d+\s*$", ln) for ln in fmas), "\n".join(fmas)
+    # %rbp is a general register here (no frame pointer): only %rsp-relative operands are stack traffic
+    assert not [ln for ln in loop if re.search(r"\(%rsp\)", ln)], "spills:\n" + "\n".join(loop)

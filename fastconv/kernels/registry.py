@@ -17,14 +17,18 @@ class Kernel:
     priority: int
     supports: Callable[[Any, Any], bool]
     build: Callable[..., Callable]   # build(cfg, platform, *constants) -> callable(*arrays) -> tuple
+    # automatic selection also requires prefer(cfg, platform): a kernel may run a configuration correctly
+    # (supports, and so be forced by an override) without being the fast choice for it
+    prefer: Callable[[Any, Any], bool] | None = None
 
 
 _KERNELS: dict[str, list[Kernel]] = {}
 
 
-def register_kernel(op: str, name: str, priority: int = 0, supports: Callable[[Any, Any], bool] | None = None):
+def register_kernel(op: str, name: str, priority: int = 0, supports: Callable[[Any, Any], bool] | None = None,
+                    prefer: Callable[[Any, Any], bool] | None = None):
     def deco(build):
-        k = Kernel(op, name, priority, supports or (lambda cfg, platform: True), build)
+        k = Kernel(op, name, priority, supports or (lambda cfg, platform: True), build, prefer)
         lst = _KERNELS.setdefault(op, [])
         if any(x.name == name for x in lst):
             raise RuntimeError(f"kernel {name} registered twice for {op}")
@@ -49,6 +53,6 @@ def select_kernel(op: str, cfg, platform, override: str | None = None) -> Kernel
                 return k
         raise ValueError(f"no kernel named {override} for {op}; have {[k.name for k in candidates]}")
     for k in candidates:
-        if k.supports(cfg, platform):
+        if k.supports(cfg, platform) and (k.prefer is None or k.prefer(cfg, platform)):
             return k
     raise LookupError(f"no kernel supports this {op} configuration: {cfg}")

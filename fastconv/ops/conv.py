@@ -420,7 +420,24 @@ def convtranspose_gemm_col2im_f32(cfg: ConvConfig, platform, w, b):
 from fastconv.kernels.numba import conv_nchwc as _kn  # noqa: E402
 
 
-@register_kernel("Conv", "conv_nchwc_direct_f32", priority=5, supports=lambda cfg, platform: _kn.supports(cfg))
+def _little_channel_padding(cfg: ConvConfig, platform) -> bool:
+    """NCHWc pads channels to a multiple of W: with 3 input channels (an RGB stem) and W = 16, 81% of the FMAs
+    would multiply zeros. Chosen automatically only when padding adds at most 25% on both sides."""
+    w = platform.simd_width
+    return all(-(-c // w) * w <= 1.25 * c for c in (cfg.in_channels, cfg.out_channels))
+
+
+def _prefer_nchwc_direct(cfg: ConvConfig, platform) -> bool:
+    """Per-layer timings of Inception v1 (one-node models, 2 threads, 2026-11-24): the direct kernel beats
+    im2col + BLAS on most layers (1x1 convs with few output channels by up to 3x) but loses 25-60% on KxK
+    convs whose output rows are narrower than its 14-pixel tile (13x13 and 6x6 maps), and 2.6x on the
+    channel-padded RGB stem."""
+    narrow = cfg.kernel[1:] != (1, 1) and cfg.out_spatial[2] < 14
+    return not narrow and _little_channel_padding(cfg, platform)
+
+
+@register_kernel("Conv", "conv_nchwc_direct_f32", priority=5, supports=lambda cfg, platform: _kn.supports(cfg),
+                 prefer=_prefer_nchwc_direct)
 def conv_nchwc_direct_f32(cfg: ConvConfig, platform, w, b):
     """Dense 1-D/2-D conv (group == 1): direct convolution in NCHWc with W = platform.simd_width, register-
     blocked micro-kernels over 14/7/4/1 output pixels x W output channels, bias fused; reorders NCHW <-> NCHWc

@@ -117,3 +117,22 @@ def test_tile14u_assembly_full_width_fma_no_spills():
     assert all(re.search(r"%zmm\d+\s*$", ln) for ln in fmas), "\n".join(fmas)
     # %rbp is a general register here (no frame pointer): only %rsp-relative operands are stack traffic
     assert not [ln for ln in loop if re.search(r"\(%rsp\)", ln)], "spills:\n" + "\n".join(loop)
+
+
+def test_automatic_choice_avoids_channel_padded_stems_and_narrow_rows():
+    """The direct kernel can run these (supports, so overrides test it) but is not picked automatically."""
+    from fastconv.kernels.registry import select_kernel
+    from fastconv.ops.conv import ConvConfig
+    from fastconv.platform import Platform
+
+    platform = Platform.detect(1, simd_width=16)
+
+    def cfg(c, m, hw, k):
+        return ConvConfig(1, c, m, 1, (1, hw, hw), (1, hw, hw), (1, k, k), (1, 1, 1), (1, 1, 1), (0, 1, 1),
+                          (0, 1, 1), 2)
+
+    assert select_kernel("Conv", cfg(64, 64, 56, 3), platform).name == "conv_nchwc_direct_f32"
+    assert select_kernel("Conv", cfg(3, 64, 56, 3), platform).name != "conv_nchwc_direct_f32"
+    assert select_kernel("Conv", cfg(128, 256, 13, 3), platform).name != "conv_nchwc_direct_f32"
+    assert select_kernel("Conv", cfg(3, 64, 56, 3), platform, "conv_nchwc_direct_f32").name == \
+        "conv_nchwc_direct_f32"

@@ -103,6 +103,12 @@ class Op:
         return len(self.node.outputs) > k and bool(self.node.outputs[k])
 
 
+def int_tuple(attrs: dict, name: str, default=None):
+    """An ints attribute as a tuple of Python ints (or `default` when absent)."""
+    v = attrs.get(name)
+    return default if v is None else tuple(int(x) for x in v)
+
+
 def contiguous(x: np.ndarray, dtype=None) -> np.ndarray:
     """C-contiguous array, keeping 0-d arrays 0-d (np.ascontiguousarray would make them 1-d)."""
     return np.asarray(x, dtype=dtype, order="C")

@@ -16,7 +16,7 @@ from fastconv.kernels.numba import conv_general as kc
 from fastconv.kernels.numba import conv_transpose as kt
 from fastconv.kernels.registry import register_kernel, select_kernel
 from fastconv.ops import _geometry as geo
-from fastconv.ops.base import F32, Op
+from fastconv.ops.base import F32, Op, int_tuple
 from fastconv.ops.registry import register_op
 
 # Column buffers of im2col / col2im are tiled to about this many floats (a few MB: cache-sized, and big enough
@@ -60,11 +60,6 @@ class ConvConfig:
                 and self.pads_begin == (0, 0, 0) and self.pads_end == (0, 0, 0))
 
 
-def _ints(attrs, name):
-    v = attrs.get(name)
-    return None if v is None else tuple(int(x) for x in v)
-
-
 class _WindowOp(Op):
     attributes = frozenset({"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"})
 
@@ -72,10 +67,10 @@ class _WindowOp(Op):
         self.auto_pad = attrs.get("auto_pad", "NOTSET")
         if self.auto_pad not in geo.AUTO_PADS:
             self.fail(f"auto_pad '{self.auto_pad}' is not one of {list(geo.AUTO_PADS)}")
-        self.kernel_shape = _ints(attrs, "kernel_shape")
-        self.strides = _ints(attrs, "strides")
-        self.dilations = _ints(attrs, "dilations")
-        self.pads = _ints(attrs, "pads")
+        self.kernel_shape = int_tuple(attrs, "kernel_shape")
+        self.strides = int_tuple(attrs, "strides")
+        self.dilations = int_tuple(attrs, "dilations")
+        self.pads = int_tuple(attrs, "pads")
         self.group = int(attrs.get("group", 1))
         if self.group < 1:
             self.fail(f"group must be >= 1, got {self.group}")
@@ -309,8 +304,8 @@ class ConvTranspose(_WindowOp):
 
     def parse(self, attrs):
         super().parse(attrs)
-        self.output_padding = _ints(attrs, "output_padding")
-        self.output_shape = _ints(attrs, "output_shape")
+        self.output_padding = int_tuple(attrs, "output_padding")
+        self.output_shape = int_tuple(attrs, "output_shape")
         if self.output_padding is not None:
             if any(p < 0 for p in self.output_padding):
                 self.fail(f"output_padding must be >= 0, got {list(self.output_padding)}")

@@ -15,7 +15,7 @@ from fastconv.graph.ir import TensorInfo
 from fastconv.kernels.numba import pool as kp
 from fastconv.kernels.registry import register_kernel, select_kernel
 from fastconv.ops import _geometry as geo
-from fastconv.ops.base import F32, I64, Op
+from fastconv.ops.base import F32, I64, Op, int_tuple
 from fastconv.ops.registry import register_op
 
 MAXPOOL_DTYPES = frozenset(np.dtype(t) for t in (np.float32, np.int8, np.uint8))
@@ -43,11 +43,6 @@ class PoolConfig:
         return (*x_shape[:2], *self.out_spatial[3 - self.rank:])
 
 
-def _ints(attrs, name, default):
-    v = attrs.get(name)
-    return default if v is None else tuple(int(x) for x in v)
-
-
 class _Pool(Op):
     attributes = frozenset({"auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads", "strides"})
 
@@ -57,13 +52,13 @@ class _Pool(Op):
             self.fail(f"auto_pad '{self.auto_pad}' is not one of {list(geo.AUTO_PADS)}")
         if "kernel_shape" not in attrs:
             self.fail("attribute kernel_shape is required")
-        self.kernel = _ints(attrs, "kernel_shape", None)
+        self.kernel = int_tuple(attrs, "kernel_shape", None)
         n = len(self.kernel)
         if not 1 <= n <= 3:
             self.unsupported(f"kernel_shape {list(self.kernel)} has {n} spatial axes; 1-3 are supported")
-        self.strides = _ints(attrs, "strides", (1,) * n)
-        self.dilations = _ints(attrs, "dilations", (1,) * n)
-        self.pads = _ints(attrs, "pads", None)
+        self.strides = int_tuple(attrs, "strides", (1,) * n)
+        self.dilations = int_tuple(attrs, "dilations", (1,) * n)
+        self.pads = int_tuple(attrs, "pads", None)
         self.ceil_mode = int(attrs.get("ceil_mode", 0))
         if self.ceil_mode not in (0, 1):
             self.fail(f"ceil_mode must be 0 or 1, got {self.ceil_mode}")

@@ -34,6 +34,7 @@ class Node:
     domain: str = ""
     opset: int = 0
     op: Any = None  # the parsed fastconv.ops.base.Op
+    fused_from: list | None = None  # plan-time fused nodes: the graph nodes this one replaces, in order
 
     def label(self) -> str:
         """How errors name this node."""

@@ -14,6 +14,7 @@ import numpy as np
 from fastconv.graph.ir import TensorInfo
 from fastconv.kernels.numba import conv_general as kc
 from fastconv.kernels.numba import conv_transpose as kt
+from fastconv.kernels.numba.epilogue import NO_EPILOGUE, Epilogue, apply_epilogue
 from fastconv.kernels.registry import register_kernel, select_kernel
 from fastconv.ops import _geometry as geo
 from fastconv.ops.base import F32, Op, int_tuple
@@ -122,15 +123,26 @@ class _WindowOp(Op):
         if b is not None and tuple(b.shape) != (m,):
             self.fail(f"bias B has shape {list(b.shape)}; expected [{m}] (one per output channel)")
 
+    # Set by the epilogue fusion pass (fastconv/graph/passes.py): activation and residual Add fused into this
+    # node; the residual then arrives as a 4th input, after X, W and B ("" when B is absent).
+    epilogue: Epilogue = NO_EPILOGUE
+
     def _lower(self, op_type, cfg, inputs, ctx):
         kernel = select_kernel(op_type, cfg, ctx.platform, ctx.kernel_overrides.get(op_type))
+        ep = self.epilogue
         w = inputs[1].value
         has_b = len(inputs) > 2 and inputs[2] is not None
         b = inputs[2].value if has_b else None
         if w is not None and (not has_b or b is not None):
-            run = kernel.build(cfg, ctx.platform, w, b)  # weights packed once, here
+            run = kernel.build(cfg, ctx.platform, w, b, ep)  # weights packed once, here
+            if ep.residual:
+                return lambda x, w, b, r: run(x, r)
             return lambda x, *_: run(x)
-        return lambda x, w, b=None: kernel.build(cfg, ctx.platform, w, b)(x)
+        return lambda x, w, b=None, r=None: kernel.build(cfg, ctx.platform, w, b, ep)(x, r)
+
+    def _run_fused(self, build, x, w, b, r):
+        """General semantics (constant folding, reference): the general kernel with this node's epilogue."""
+        return build(self.config(self._infos(x, w, b)), None, w, b, self.epilogue)(x, r)
 
     @staticmethod
     def _infos(*arrays):
@@ -176,8 +188,8 @@ class Conv(_WindowOp):
     def lower(self, inputs, outputs, ctx):
         return self._lower("Conv", self.config(inputs), inputs, ctx)
 
-    def run(self, x, w, b=None):
-        return conv_im2col_blas_f32(self.config(self._infos(x, w, b)), None, w, b)(x)
+    def run(self, x, w, b=None, r=None):
+        return self._run_fused(conv_im2col_blas_f32, x, w, b, r)
 
 
 def _band(rows: int, row_len: int, k_rows: int, bound: int) -> int:
@@ -203,7 +215,7 @@ def col2im_band(cfg: ConvConfig) -> int:
 
 
 @register_kernel("Conv", "conv_im2col_blas_f32", priority=0)
-def conv_im2col_blas_f32(cfg: ConvConfig, platform, w, b):
+def conv_im2col_blas_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE):
     """General kernel: per image and group, im2col over bands of output rows, then one BLAS matmul per band
     writing straight into the output. The bias rides in the GEMM: a row of ones under the columns and the
     bias as an extra weight column."""
@@ -224,7 +236,7 @@ def conv_im2col_blas_f32(cfg: ConvConfig, platform, w, b):
     band = im2col_band(cfg, k_tot)
     in_shape = (c, *cfg.in_spatial)
 
-    def run(x):
+    def run(x, residual=None):
         x = np.ascontiguousarray(x, np.float32)
         n_ = x.shape[0]
         xs = x.reshape(n_, *in_shape)
@@ -241,13 +253,13 @@ def conv_im2col_blas_f32(cfg: ConvConfig, platform, w, b):
                     if k_tot > k_rows:
                         cols[k_rows] = 1.0
                     np.matmul(wp[gi], cols, out=o3[n, gi * mg:(gi + 1) * mg, r0 * ow:r1 * ow])
-        return (out,)
+        return (apply_epilogue(out, epilogue, residual),)
 
     return run
 
 
 @register_kernel("Conv", "conv_pointwise_blas_f32", priority=10, supports=lambda cfg, platform: cfg.pointwise)
-def conv_pointwise_blas_f32(cfg: ConvConfig, platform, w, b):
+def conv_pointwise_blas_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE):
     """1x1, stride 1, no padding: the input already is the column matrix; one BLAS matmul per group."""
     g, m, c = cfg.group, cfg.out_channels, cfg.in_channels
     mg, cg = m // g, c // g
@@ -255,7 +267,7 @@ def conv_pointwise_blas_f32(cfg: ConvConfig, platform, w, b):
     bias = None if b is None else np.ascontiguousarray(b, np.float32)
     p = cfg.out_spatial[0] * cfg.out_spatial[1] * cfg.out_spatial[2]
 
-    def run(x):
+    def run(x, residual=None):
         x = np.ascontiguousarray(x, np.float32)
         n_ = x.shape[0]
         x3 = x.reshape(n_, c, p)
@@ -265,13 +277,13 @@ def conv_pointwise_blas_f32(cfg: ConvConfig, platform, w, b):
             np.matmul(wp[gi], x3[:, gi * cg:(gi + 1) * cg], out=o3[:, gi * mg:(gi + 1) * mg])
         if bias is not None:
             kc.bias_add_f32(o3, bias)
-        return (out,)
+        return (apply_epilogue(out, epilogue, residual),)
 
     return run
 
 
 @register_kernel("Conv", "conv_depthwise_direct_f32", priority=20, supports=lambda cfg, platform: cfg.depthwise)
-def conv_depthwise_direct_f32(cfg: ConvConfig, platform, w, b):
+def conv_depthwise_direct_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE):
     """group == C_in (depthwise, any channel multiplier): direct convolution, bias first."""
     m = cfg.out_channels
     wp = np.ascontiguousarray(np.asarray(w, np.float32).reshape(m, *cfg.kernel))
@@ -282,13 +294,13 @@ def conv_depthwise_direct_f32(cfg: ConvConfig, platform, w, b):
     in_shape = (cfg.in_channels, *cfg.in_spatial)
     out_shape = (m, *cfg.out_spatial)
 
-    def run(x):
+    def run(x, residual=None):
         x = np.ascontiguousarray(x, np.float32)
         n_ = x.shape[0]
         out = np.empty(cfg.output_shape, np.float32)
         kc.conv_depthwise_f32(x.reshape(n_, *in_shape), wp, bias, sd, sh, sw, dd, dh, dw, pd, ph, pw,
                               out.reshape(n_, *out_shape))
-        return (out,)
+        return (apply_epilogue(out, epilogue, residual),)
 
     return run
 
@@ -363,12 +375,12 @@ class ConvTranspose(_WindowOp):
     def lower(self, inputs, outputs, ctx):
         return self._lower("ConvTranspose", self.config(inputs), inputs, ctx)
 
-    def run(self, x, w, b=None):
-        return convtranspose_gemm_col2im_f32(self.config(self._infos(x, w, b)), None, w, b)(x)
+    def run(self, x, w, b=None, r=None):
+        return self._run_fused(convtranspose_gemm_col2im_f32, x, w, b, r)
 
 
 @register_kernel("ConvTranspose", "convtranspose_gemm_col2im_f32", priority=0)
-def convtranspose_gemm_col2im_f32(cfg: ConvConfig, platform, w, b):
+def convtranspose_gemm_col2im_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE):
     """Per image, group and band of input rows: cols = W_g^T @ X_g (BLAS), then a parallel col2im
     scatter-add whose first band also writes the bias. No zero insertion."""
     g, c, m = cfg.group, cfg.in_channels, cfg.out_channels
@@ -387,7 +399,7 @@ def convtranspose_gemm_col2im_f32(cfg: ConvConfig, platform, w, b):
     band = col2im_band(cfg)
     out_shape = (m, *cfg.out_spatial)
 
-    def run(x):
+    def run(x, residual=None):
         x = np.ascontiguousarray(x, np.float32)
         n_ = x.shape[0]
         x3 = x.reshape(n_, c, p_in)
@@ -404,7 +416,7 @@ def convtranspose_gemm_col2im_f32(cfg: ConvConfig, platform, w, b):
                     np.matmul(wt[gi], x3[n, gi * cg:(gi + 1) * cg, r0 * in_w:r1 * in_w], out=cols)
                     kt.col2im_add_f32(cols, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, in_h, in_w, r0, r1,
                                       bg, r0 == 0, og)
-        return (out,)
+        return (apply_epilogue(out, epilogue, residual),)
 
     return run
 
@@ -433,8 +445,8 @@ def _prefer_nchwc_direct(cfg: ConvConfig, platform) -> bool:
 
 @register_kernel("Conv", "conv_nchwc_direct_f32", priority=5, supports=lambda cfg, platform: _kn.supports(cfg),
                  prefer=_prefer_nchwc_direct)
-def conv_nchwc_direct_f32(cfg: ConvConfig, platform, w, b):
+def conv_nchwc_direct_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE):
     """Dense 1-D/2-D conv (group == 1): direct convolution in NCHWc with W = platform.simd_width, register-
     blocked micro-kernels over 14/7/4/1 output pixels x W output channels, bias fused; reorders NCHW <-> NCHWc
     itself (until the graph-level layout pass)."""
-    return _kn.make_runner(cfg, platform.simd_width, w, b)
+    return _kn.make_runner(cfg, platform.simd_width, w, b, epilogue)

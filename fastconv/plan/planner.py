@@ -1,8 +1,10 @@
 """Turn a Graph plus concrete input shapes into an executable Plan.
 
-One pass in topological order does shape/dtype inference, constant folding (every node whose inputs are all
-known at plan time, shape subgraphs included, is evaluated here once) and lowering of the remaining nodes to
-kernel callables. A liveness scan then records after which step each buffer can be released.
+One pass in topological order does shape/dtype inference and constant folding (every node whose inputs are all
+known at plan time, shape subgraphs included, is evaluated here once). On the remaining nodes, with every shape
+concrete, BatchNorm / residual Add / activations are fused into convolutions (fastconv/plan/fusion.py); then
+each node is lowered to a kernel callable. A liveness scan records after which step each buffer can be
+released.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import numpy as np
 from fastconv.errors import FastconvError, InvalidModelError, UnsupportedError
 from fastconv.graph.ir import Graph, Node, TensorInfo
 from fastconv.ops.base import ValueRequired
+from fastconv.plan.fusion import fuse_into_convolutions
 from fastconv.platform import Platform
 
 
@@ -24,6 +27,8 @@ class PlanContext:
     # op_type -> kernel name, to force one registered kernel (tests, benchmarks)
     kernel_overrides: dict[str, str] = field(default_factory=dict)
     check_shapes: bool = bool(os.environ.get("FASTCONV_CHECK_SHAPES"))
+    # BatchNorm folding and epilogue fusion into convolutions (fastconv/plan/fusion.py); off only to compare
+    fuse: bool = True
 
 
 class NeedsInputValues(UnsupportedError):
@@ -89,7 +94,7 @@ def _checked(fn: Callable, node: Node, expected: list[TensorInfo]) -> Callable:
 def build_plan(graph: Graph, inputs: dict[str, TensorInfo], ctx: PlanContext) -> Plan:
     infos: dict[str, TensorInfo] = {name: TensorInfo(v.dtype, v.shape, v) for name, v in graph.constants.items()}
     infos.update(inputs)
-    lowered: list[tuple[Node, Callable, list[TensorInfo]]] = []
+    remaining: list[Node] = []  # nodes left to run after folding
     for node in graph.nodes:
         in_infos = [infos[i] if i else None for i in node.inputs]
         try:
@@ -122,6 +127,13 @@ def build_plan(graph: Graph, inputs: dict[str, TensorInfo], ctx: PlanContext) ->
         for name, info in zip(node.outputs, out_infos):
             if name:
                 infos[name] = info
+        remaining.append(node)
+    if ctx.fuse:
+        remaining = fuse_into_convolutions(remaining, infos, {v.name for v in graph.outputs})
+    lowered: list[tuple[Node, Callable, list[TensorInfo]]] = []
+    for node in remaining:
+        in_infos = [infos[i] if i else None for i in node.inputs]
+        out_infos = [infos[o] if o else None for o in node.outputs]
         fn = node.op.lower(in_infos, out_infos, ctx)
         if ctx.check_shapes:
             fn = _checked(fn, node, out_infos)

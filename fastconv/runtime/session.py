@@ -36,11 +36,12 @@ class InferenceSession:
     """
 
     def __init__(self, model, num_threads: int | None = None, *, base_dir: str | None = None,
-                 kernel_overrides: dict[str, str] | None = None, providers=None, sess_options=None):
+                 kernel_overrides: dict[str, str] | None = None, fuse: bool = True, providers=None,
+                 sess_options=None):
         proto, _ = load_model_proto(model, base_dir)
         self._graph = import_model(proto)
         self.platform = Platform.detect(num_threads)
-        self._ctx = PlanContext(self.platform, dict(kernel_overrides or {}))
+        self._ctx = PlanContext(self.platform, dict(kernel_overrides or {}), fuse=fuse)
         self._executors: dict[tuple, Executor] = {}
         # Graph inputs whose values (not just shapes) decide output shapes, e.g. a Reshape's shape or
         # Resize's scales fed at run time: plans are keyed on their values too.

@@ -274,3 +274,54 @@ def vreduce_add(typingctx, a):
         return builder.extract_element(v, ir.Constant(ir.IntType(32), 0))
 
     return types.float32(a), codegen
+
+
+vdiv = _binary("vdiv", lambda bld, a, b: bld.fdiv(a, b))
+
+# exp(x) = 2^n * p(r), n = round(x / ln 2), r = x - n ln 2 (ln 2 split in two for exactness), p the Cephes expf
+# polynomial (about 1 ulp on [-ln2/2, ln2/2]). 2^n is applied as 2^(n>>1) * 2^(n - (n>>1)), two factors built
+# in the exponent bits, so that results down to the denormals and up to FLT_MAX come out right; x is clamped to
+# [-104, 88.72] (exp is 0 below, +inf above); NaN lanes return NaN.
+_EXP_POLY = (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1,
+             5.0000001201e-1)
+
+
+@intrinsic
+def vexp(typingctx, a):
+    """exp of every lane (polynomial, ~1 ulp; no libm call, so it stays vectorised on every target)."""
+    _check_vecs("vexp", a)
+
+    def codegen(context, builder, sig, args):
+        x = args[0]
+        vty = x.type
+        n = vty.count
+        ity = ir.VectorType(ir.IntType(32), n)
+
+        def const(v):
+            return ir.Constant(vty, [float(v)] * n)
+
+        fma = _llvm_intrinsic(builder, "llvm.fma", vty, 3)
+        rint = _llvm_intrinsic(builder, "llvm.rint", vty, 1)
+        xc = builder.select(builder.fcmp_ordered("<", x, const(-104.0)), const(-104.0), x)
+        xc = builder.select(builder.fcmp_ordered(">", xc, const(88.72)), const(88.72), xc)
+        k = builder.call(rint, [builder.fmul(xc, const(1.4426950408889634))])
+        r = builder.call(fma, [k, const(-0.693359375), xc])
+        r = builder.call(fma, [k, const(2.12194440e-4), r])
+        p = const(_EXP_POLY[0])
+        for c in _EXP_POLY[1:]:
+            p = builder.call(fma, [p, r, const(c)])
+        r2 = builder.fmul(r, r)
+        p = builder.call(fma, [p, r2, builder.fadd(r, const(1.0))])
+        ki = builder.fptosi(k, ity)
+        k1 = builder.ashr(ki, ir.Constant(ity, [1] * n))
+        k2 = builder.sub(ki, k1)
+
+        def pow2(e):
+            bits = builder.shl(builder.add(e, ir.Constant(ity, [127] * n)), ir.Constant(ity, [23] * n))
+            return builder.bitcast(bits, vty)
+
+        res = builder.fmul(builder.fmul(p, pow2(k1)), pow2(k2))
+        res = builder.select(builder.fcmp_ordered(">", x, const(88.72)), const(float("inf")), res)
+        return builder.select(builder.fcmp_unordered("uno", x, x), x, res)
+
+    return a(a), codegen

@@ -1,0 +1,127 @@
+"""Fused convolution epilogue: out = act(acc + bias [+ residual]), applied to a kernel's accumulators before
+they are stored, so the output is written once.
+
+An `Epilogue` is the plan-time description (the activation's ONNX name and parameters, whether a residual
+tensor is added); kernels receive it as `(kind, alpha, beta)` numbers (`Epilogue.args`) and the residual as an
+array of the output's layout (a 1-element dummy when there is none). `activate(v, kind, alpha, beta)` is the
+vector form used inside micro-kernels; `activate_array` the same math on a whole array, for kernels without a
+vector epilogue and for the tests. Order follows the ONNX graph it replaces: bias, then the residual Add,
+then the activation.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+from fastconv.kernels.numba.simd import vadd, vbroadcast, vdiv, vexp, vload, vmax, vmin, vmul, vstore, vsub
+
+# activation codes passed to kernels
+NONE, RELU, CLIP, LEAKY_RELU, HARD_SIGMOID, HARD_SWISH, SIGMOID, SILU, TANH = range(9)
+ACTIVATIONS = {None: NONE, "Relu": RELU, "Clip": CLIP, "LeakyRelu": LEAKY_RELU, "HardSigmoid": HARD_SIGMOID,
+               "HardSwish": HARD_SWISH, "Sigmoid": SIGMOID, "Silu": SILU, "Tanh": TANH}
+
+
+@dataclass(frozen=True)
+class Epilogue:
+    """activation: an ONNX op name from ACTIVATIONS ("Silu" = x * sigmoid(x)) or None. alpha/beta: Clip's
+    min/max, LeakyRelu's alpha, HardSigmoid's alpha/beta (HardSwish uses 1/6 and 1/2). residual: a tensor of
+    the output's shape is added before the activation."""
+
+    activation: str | None = None
+    alpha: float = 0.0
+    beta: float = 0.0
+    residual: bool = False
+
+    def __post_init__(self):
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"unknown fused activation {self.activation!r}; have {sorted(map(str, ACTIVATIONS))}")
+
+    @property
+    def args(self) -> tuple:
+        alpha, beta = self.alpha, self.beta
+        if self.activation == "HardSwish":
+            alpha, beta = 1.0 / 6.0, 0.5
+        return ACTIVATIONS[self.activation], np.float32(alpha), np.float32(beta)
+
+    @property
+    def is_identity(self) -> bool:
+        return self.activation is None and not self.residual
+
+    def describe(self) -> str:
+        parts = (["+residual"] if self.residual else []) + ([self.activation] if self.activation else [])
+        return ",".join(parts) or "bias"
+
+
+NO_EPILOGUE = Epilogue()
+NO_RESIDUAL = np.zeros(1, np.float32)
+
+
+@njit(inline="always")
+def activate(v, kind, alpha, beta):
+    """act(v) lane-wise for activation code `kind` (NONE returns v)."""
+    if kind == RELU:
+        return vmax(v, vbroadcast(0.0, v))
+    if kind == CLIP:
+        return vmin(vmax(v, vbroadcast(alpha, v)), vbroadcast(beta, v))
+    if kind == LEAKY_RELU:
+        return vadd(vmax(v, vbroadcast(0.0, v)), vmul(vmin(v, vbroadcast(0.0, v)), vbroadcast(alpha, v)))
+    if kind == HARD_SIGMOID or kind == HARD_SWISH:
+        h = vmin(vmax(vadd(vmul(v, vbroadcast(alpha, v)), vbroadcast(beta, v)), vbroadcast(0.0, v)),
+                 vbroadcast(1.0, v))
+        if kind == HARD_SWISH:
+            return vmul(v, h)
+        return h
+    if kind == SIGMOID or kind == SILU:
+        s = vdiv(vbroadcast(1.0, v), vadd(vbroadcast(1.0, v), vexp(vsub(vbroadcast(0.0, v), v))))
+        if kind == SILU:
+            return vmul(v, s)
+        return s
+    if kind == TANH:
+        # tanh(x) = 1 - 2 / (exp(2x) + 1): exact limits at +-inf, absolute error ~1e-7 near 0
+        one = vbroadcast(1.0, v)
+        return vsub(one, vdiv(vbroadcast(2.0, v), vadd(vexp(vadd(v, v)), one)))
+    return v
+
+
+_CHUNK = 4096  # floats per parallel task of apply_epilogue_f32
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def apply_epilogue_f32(y, res, has_res, kind, alpha, beta):
+    """y = act(y [+ res]) in place, for kernels whose output is not produced by a vector epilogue. y and res:
+    C-contiguous float32 of one size (res ignored unless has_res)."""
+    yf = y.reshape(-1)
+    rf = res.reshape(-1)
+    n = yf.size
+    for t in prange((n + _CHUNK - 1) // _CHUNK):
+        lo = t * _CHUNK
+        hi = min(n, lo + _CHUNK)
+        i = lo
+        while i + 16 <= hi:
+            v = vload(yf, i, 16)
+            if has_res:
+                v = vadd(v, vload(rf, i, 16))
+            vstore(yf, i, activate(v, kind, alpha, beta))
+            i += 16
+        if i < hi:  # tail through a 16-lane scratch
+            tmp = np.zeros(16, np.float32)
+            for j in range(hi - i):
+                tmp[j] = yf[i + j] + (rf[i + j] if has_res else np.float32(0.0))
+            vstore(tmp, 0, activate(vload(tmp, 0, 16), kind, alpha, beta))
+            for j in range(hi - i):
+                yf[i + j] = tmp[j]
+
+
+def apply_epilogue(y: np.ndarray, epilogue: Epilogue, residual: np.ndarray | None = None) -> np.ndarray:
+    """y = epilogue(y [+ residual]) in place (y: C-contiguous float32); returns y."""
+    if epilogue.is_identity:
+        return y
+    res = NO_RESIDUAL
+    if epilogue.residual:
+        res = np.ascontiguousarray(residual, np.float32)
+        if res.shape != y.shape:
+            raise ValueError(f"residual shape {res.shape} != output shape {y.shape}")
+    apply_epilogue_f32(y, res, epilogue.residual, *epilogue.args)
+    return y

@@ -1,0 +1,117 @@
+"""Plan-time fusion (fastconv/plan/fusion.py): BatchNorm folded into Conv / ConvTranspose weights, residual Add
+and activations fused into the conv epilogue. Each pattern must fuse (the plan has fewer steps) and still
+match onnxruntime; patterns that must not fuse are checked too."""
+import numpy as np
+import pytest
+from onnx import helper
+
+import fastconv
+from tests.util import assert_matches_ort, make_model, rand
+
+C = 8
+
+
+def _conv(x, y, w="w", b="b", **attrs):
+    return helper.make_node("Conv", [x, w] + ([b] if b else []), [y], pads=[1, 1, 1, 1], **attrs)
+
+
+def _bn(x, y):
+    return helper.make_node("BatchNormalization", [x, "s", "bb", "mu", "var"], [y], epsilon=1e-3)
+
+
+def _inits(seed=0):
+    rng = np.random.default_rng(seed)
+    return {"w": rand(C, C, 3, 3, seed=seed) * 0.3, "b": rand(C, seed=seed + 1),
+            "s": rng.uniform(0.5, 2, C).astype(np.float32), "bb": rand(C, seed=seed + 2),
+            "mu": rand(C, seed=seed + 3), "var": rng.uniform(0.1, 3, C).astype(np.float32),
+            "lo": np.array(-0.5, np.float32), "hi": np.array(0.8, np.float32)}
+
+
+def _check(nodes, steps, extra_inputs=(), outputs=("y",), threads=2, inits=None):
+    x = rand(2, C, 11, 13, seed=7)
+    feeds = {"x": x}
+    ins = [("x", np.float32, list(x.shape))]
+    for k, name in enumerate(extra_inputs):
+        feeds[name] = rand(2, C, 11, 13, seed=20 + k)
+        ins.append((name, np.float32, list(x.shape)))
+    model = make_model(nodes, ins, [(o, np.float32, None) for o in outputs], inits or _inits())
+    # BatchNorm folded in float64 then rounded: the weights differ from ORT's by an ulp, hence atol 3e-5
+    assert_matches_ort(model, feeds, rtol=1e-4, atol=3e-5, num_threads=threads)
+    sess = fastconv.InferenceSession(model, num_threads=threads)
+    plan = sess.plan_for({k: v.shape for k, v in feeds.items()})
+    assert len(plan.steps) == steps, [s.node.op_type for s in plan.steps]
+    unfused = fastconv.InferenceSession(model, num_threads=threads, fuse=False)
+    for a, b in zip(sess.run(None, feeds), unfused.run(None, feeds)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=3e-5)
+    return plan
+
+
+def test_resnet_block_conv_bn_add_relu_is_one_step():
+    plan = _check([_conv("x", "c", b=""), _bn("c", "n"), helper.make_node("Add", ["n", "x"], ["a"]),
+                   helper.make_node("Relu", ["a"], ["y"])], steps=1)
+    node = plan.steps[0].node
+    assert [n.op_type for n in node.fused_from] == ["Conv", "BatchNormalization", "Add", "Relu"]
+    assert node.op.epilogue.describe() == "+residual,Relu"
+
+
+def test_residual_on_either_side_of_add():
+    _check([_conv("x", "c"), helper.make_node("Add", ["r", "c"], ["y"])], steps=1, extra_inputs=["r"])
+
+
+@pytest.mark.parametrize("act,attrs,inputs", [
+    ("Relu", {}, []), ("LeakyRelu", {"alpha": 0.2}, []), ("HardSigmoid", {"alpha": 0.3, "beta": 0.4}, []),
+    ("HardSwish", {}, []), ("Sigmoid", {}, []), ("Tanh", {}, []), ("Clip", {}, ["lo", "hi"]),
+    ("Clip", {}, ["", "hi"]), ("Clip", {}, ["lo"]),
+])
+def test_each_activation_fuses(act, attrs, inputs):
+    _check([_conv("x", "c"), helper.make_node(act, ["c"] + inputs, ["y"], **attrs)], steps=1)
+
+
+def test_conv_transpose_bn_relu():
+    inits = _inits()
+    inits["wt"] = rand(C, C // 2, 2, 2, seed=9)  # group 2: C in, C out
+    nodes = [helper.make_node("ConvTranspose", ["x", "wt"], ["c"], strides=[2, 2], group=2), _bn("c", "n"),
+             helper.make_node("Relu", ["n"], ["y"])]
+    x = rand(1, C, 5, 6, seed=3)
+    model = make_model(nodes, [("x", np.float32, [1, C, 5, 6])], [("y", np.float32, None)], inits)
+    assert_matches_ort(model, {"x": x}, rtol=1e-4, atol=3e-5)
+    assert len(fastconv.InferenceSession(model).plan_for({"x": x.shape}).steps) == 1
+
+
+def test_not_fused_when_conv_output_is_read_twice_or_is_a_graph_output():
+    # c feeds both Relu and Add: nothing may be fused into the conv
+    _check([_conv("x", "c"), helper.make_node("Relu", ["c"], ["r"]), helper.make_node("Add", ["c", "r"], ["y"])],
+           steps=3)
+    # c is a graph output
+    _check([_conv("x", "c"), helper.make_node("Relu", ["c"], ["y"])], steps=2, outputs=("c", "y"))
+
+
+def test_not_fused_when_add_broadcasts_or_follows_the_activation():
+    inits = _inits()
+    inits["row"] = rand(13, seed=4)
+    _check([_conv("x", "c"), helper.make_node("Add", ["c", "row"], ["y"])], steps=2, inits=inits)
+    # Relu then Add: the epilogue order is residual-then-activation, so only the Relu fuses
+    _check([_conv("x", "c"), helper.make_node("Relu", ["c"], ["r"]), helper.make_node("Add", ["r", "x"], ["y"])],
+           steps=2)
+
+
+def test_clip_with_runtime_bounds_is_not_fused():
+    x = rand(1, C, 6, 6, seed=1)
+    nodes = [_conv("x", "c"), helper.make_node("Clip", ["c", "lo_in"], ["y"])]
+    model = make_model(nodes, [("x", np.float32, [1, C, 6, 6]), ("lo_in", np.float32, [])],
+                       [("y", np.float32, None)], _inits())
+    feeds = {"x": x, "lo_in": np.array(0.1, np.float32)}
+    assert_matches_ort(model, feeds, rtol=1e-4, atol=3e-5)
+    assert len(fastconv.InferenceSession(model).plan_for({"x": x.shape, "lo_in": ()}).steps) == 2
+
+
+def test_graph_is_not_modified_by_fusion():
+    nodes = [_conv("x", "c"), _bn("c", "n"), helper.make_node("Relu", ["n"], ["y"])]
+    model = make_model(nodes, [("x", np.float32, [1, C, "h", "w"])], [("y", np.float32, None)], _inits())
+    sess = fastconv.InferenceSession(model)
+    for h in (5, 9):  # two plans from one graph
+        x = rand(1, C, h, 7, seed=h)
+        assert len(sess.plan_for({"x": x.shape}).steps) == 1
+        assert_matches_ort(model, {"x": x}, rtol=1e-4, atol=3e-5)
+    assert [n.op_type for n in sess.graph.nodes] == ["Conv", "BatchNormalization", "Relu"]
+    assert sess.graph.nodes[0].op.epilogue.is_identity

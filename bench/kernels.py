@@ -171,11 +171,11 @@ class _KernelRecorder:
 
 
 def bench_layer(ly: dict, threads: int, iterations: int, min_iterations: int, warmup: int, budget_s: float,
-                seed: int) -> dict:
+                seed: int, overrides: dict | None = None) -> dict:
     model, feeds = build_model(ly, seed)
     gc.collect()
     with _KernelRecorder() as rec:
-        fc = fastconv.InferenceSession(model, num_threads=threads)
+        fc = fastconv.InferenceSession(model, num_threads=threads, kernel_overrides=overrides)
         got = fc.run(None, feeds)
     ort = zoo.ort_session(model.SerializeToString(), threads, spin_stop=True)
     expected = ort.run(None, feeds)
@@ -300,6 +300,9 @@ def main(argv=None) -> int:
                    help="target seconds of timed runs per layer and thread count (default 1.0)")
     p.add_argument("--warmup", type=int, default=3, help="untimed runs per engine first (default 3)")
     p.add_argument("--groups", default=None, help=f"comma-separated subset of {','.join(GROUPS)}")
+    p.add_argument("--kernel", action="append", default=[], metavar="OP=NAME",
+                   help="force a kernel (e.g. Conv=conv_nchwc_direct_f32) on every layer it supports; repeatable")
+    p.add_argument("--filter", default=None, help="only layers whose name contains this text")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=os.path.join(REPO, "bench", "results"),
                    help="folder for the .md and .json results (default bench/results)")
@@ -319,14 +322,16 @@ def main(argv=None) -> int:
     machine["threads"] = threads
     machine["ort_session_config"]["intra_op_num_threads"] = "= threads"
     peaks = {t: measured_peak_gflops(t) for t in threads}
-    layers = [ly for ly in all_layers() if ly["group"] in groups]
+    overrides = dict(kv.split("=", 1) for kv in args.kernel)
+    layers = [ly for ly in all_layers() if ly["group"] in groups and (not args.filter or args.filter in ly["name"])]
     t_start = time.perf_counter()
     failed = False
     for ly in layers:
         ly["results"] = {}
         for t in threads:
             try:
-                r = bench_layer(ly, t, iterations, args.min_iterations, args.warmup, args.budget, args.seed)
+                r = bench_layer(ly, t, iterations, args.min_iterations, args.warmup, args.budget, args.seed,
+                                overrides)
                 ly["results"][str(t)] = r
                 print(f"{t}t {ly['name']:48s} {r['kernel'] or '-':22s} fastconv {r['fastconv_ms']:8.3f} ms  "
                       f"ORT {r['onnxruntime_ms']:8.3f} ms  ratio {r['ratio']:5.2f}  n {r['iterations']}", flush=True)

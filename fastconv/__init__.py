@@ -4,7 +4,8 @@ import os as _os
 # Numba's OpenMP workers spin after each parallel kernel by default, and so do OpenBLAS's workers after each
 # matmul; interleaved, they starve each other (resnet_small: 89 ms per run at 2 threads vs 2.2 ms passive).
 # Must be set before Numba starts its thread pool; a user's explicit setting wins. See docs/ARCHITECTURE.md.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+if not _os.environ.get("FASTCONV_NO_OMP_DEFAULTS"):
+    _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from fastconv.errors import (
     FastconvError,
     InvalidInputError,

@@ -14,14 +14,16 @@ import numpy as np
 from fastconv.graph.ir import TensorInfo
 from fastconv.kernels.numba import conv_general as kc
 from fastconv.kernels.numba import conv_transpose as kt
+from fastconv.kernels.numba import gemm as kg
 from fastconv.kernels.numba.epilogue import NO_EPILOGUE, Epilogue, apply_epilogue
 from fastconv.kernels.registry import register_kernel, select_kernel
 from fastconv.ops import _geometry as geo
 from fastconv.ops.base import F32, Op, int_tuple
 from fastconv.ops.registry import register_op
+from fastconv.platform import Platform
 
-# Column buffers of im2col / col2im are tiled to about this many floats (a few MB: cache-sized, and big enough
-# for BLAS to run at full speed), and never exceed the layer's output size times its kernel volume.
+# Column buffers of im2col / col2im are tiled to about this many floats (a few MB: L2/L3-sized, and wide enough
+# for the GEMM to run at full speed), and never exceed the layer's output size times its kernel volume.
 COLS_TARGET = 1 << 20
 
 
@@ -189,7 +191,12 @@ class Conv(_WindowOp):
         return self._lower("Conv", self.config(inputs), inputs, ctx)
 
     def run(self, x, w, b=None, r=None):
-        return self._run_fused(conv_im2col_blas_f32, x, w, b, r)
+        return self._run_fused(conv_im2col_gemm_f32, x, w, b, r)
+
+
+def _simd_width(platform) -> int:
+    """The block width kernels use; constant folding calls kernels without a platform: the host's."""
+    return (platform or Platform.detect()).simd_width
 
 
 def _band(rows: int, row_len: int, k_rows: int, bound: int) -> int:
@@ -214,11 +221,10 @@ def col2im_band(cfg: ConvConfig) -> int:
     return _band(in_d * in_h, in_w, mgk, cfg.out_channels * od * oh * ow * cfg.kvol)
 
 
-@register_kernel("Conv", "conv_im2col_blas_f32", priority=0)
-def conv_im2col_blas_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE):
-    """General kernel: per image and group, im2col over bands of output rows, then one BLAS matmul per band
-    writing straight into the output. The bias rides in the GEMM: a row of ones under the columns and the
-    bias as an extra weight column."""
+@register_kernel("Conv", "conv_im2col_gemm_f32", priority=0)
+def conv_im2col_gemm_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE):
+    """General kernel: per image and group, im2col over bands of output rows, then the packed SIMD GEMM
+    (kernels/numba/gemm.py) writing straight into the NCHW output with bias and epilogue fused."""
     g, m, c = cfg.group, cfg.out_channels, cfg.in_channels
     mg, cg = m // g, c // g
     kd, kh, kw = cfg.kernel
@@ -227,57 +233,64 @@ def conv_im2col_blas_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE):
     pd, ph, pw = cfg.pads_begin
     od, oh, ow = cfg.out_spatial
     k_rows = cg * cfg.kvol
-    wp = np.asarray(w, np.float32).reshape(g, mg, k_rows)
-    if b is not None:
-        wp = np.concatenate([wp, np.asarray(b, np.float32).reshape(g, mg, 1)], axis=2)
-    wp = np.ascontiguousarray(wp)
-    k_tot = wp.shape[2]
+    w3 = np.asarray(w, np.float32).reshape(g, mg, k_rows)
+    b2 = None if b is None else np.asarray(b, np.float32).reshape(g, mg)
+    packed = [kg.PackedA(w3[gi], None if b2 is None else b2[gi]) for gi in range(g)]
     rows, p = od * oh, od * oh * ow
-    band = im2col_band(cfg, k_tot)
+    band = im2col_band(cfg, k_rows)
     in_shape = (c, *cfg.in_spatial)
+    width = _simd_width(platform)
+    tok = kg.width_token(width)
+    kind, alpha, beta = epilogue.args
 
     def run(x, residual=None):
         x = np.ascontiguousarray(x, np.float32)
         n_ = x.shape[0]
         xs = x.reshape(n_, *in_shape)
         out = np.empty(cfg.output_shape, np.float32)
-        o3 = out.reshape(n_, m, p)
-        buf = np.empty(k_tot * band * ow, np.float32)
+        of = out.reshape(-1)
+        res = kg.NO_RESIDUAL if not epilogue.residual else np.ascontiguousarray(residual, np.float32).reshape(-1)
+        buf = np.empty(k_rows * band * ow, np.float32)
         for n in range(n_):
             for gi in range(g):
                 xg = xs[n, gi * cg:(gi + 1) * cg]
+                pa = packed[gi]
                 for r0 in range(0, rows, band):
                     r1 = min(rows, r0 + band)
-                    cols = buf[:k_tot * (r1 - r0) * ow].reshape(k_tot, (r1 - r0) * ow)
+                    cols = buf[:k_rows * (r1 - r0) * ow].reshape(k_rows, (r1 - r0) * ow)
                     kc.im2col_rows_f32(xg, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, oh, ow, r0, r1, cols)
-                    if k_tot > k_rows:
-                        cols[k_rows] = 1.0
-                    np.matmul(wp[gi], cols, out=o3[n, gi * mg:(gi + 1) * mg, r0 * ow:r1 * ow])
-        return (apply_epilogue(out, epilogue, residual),)
+                    kg.gemm_f32(pa.panels, mg, buf, 0, 0, (r1 - r0) * ow, of, (n * m + gi * mg) * p + r0 * ow, 0,
+                                p, (r1 - r0) * ow, 1, pa.bias, res, epilogue.residual, kind, alpha, beta, tok)
+        return (out,)
 
     return run
 
 
-@register_kernel("Conv", "conv_pointwise_blas_f32", priority=10, supports=lambda cfg, platform: cfg.pointwise)
-def conv_pointwise_blas_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE):
-    """1x1, stride 1, no padding: the input already is the column matrix; one BLAS matmul per group."""
+@register_kernel("Conv", "conv_pointwise_gemm_f32", priority=10, supports=lambda cfg, platform: cfg.pointwise)
+def conv_pointwise_gemm_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE):
+    """1x1, stride 1, no padding: the NCHW input already is GEMM's B (channels x pixels) and the NCHW output
+    its C: one packed SIMD GEMM per group over the whole batch, bias and epilogue fused, no copies."""
     g, m, c = cfg.group, cfg.out_channels, cfg.in_channels
     mg, cg = m // g, c // g
-    wp = np.ascontiguousarray(np.asarray(w, np.float32).reshape(g, mg, cg))
-    bias = None if b is None else np.ascontiguousarray(b, np.float32)
+    w3 = np.asarray(w, np.float32).reshape(g, mg, cg)
+    b2 = None if b is None else np.asarray(b, np.float32).reshape(g, mg)
+    packed = [kg.PackedA(w3[gi], None if b2 is None else b2[gi]) for gi in range(g)]
     p = cfg.out_spatial[0] * cfg.out_spatial[1] * cfg.out_spatial[2]
+    tok = kg.width_token(_simd_width(platform))
+    kind, alpha, beta = epilogue.args
 
     def run(x, residual=None):
         x = np.ascontiguousarray(x, np.float32)
         n_ = x.shape[0]
-        x3 = x.reshape(n_, c, p)
+        xf = x.reshape(-1)
         out = np.empty(cfg.output_shape, np.float32)
-        o3 = out.reshape(n_, m, p)
+        of = out.reshape(-1)
+        res = kg.NO_RESIDUAL if not epilogue.residual else np.ascontiguousarray(residual, np.float32).reshape(-1)
         for gi in range(g):
-            np.matmul(wp[gi], x3[:, gi * cg:(gi + 1) * cg], out=o3[:, gi * mg:(gi + 1) * mg])
-        if bias is not None:
-            kc.bias_add_f32(o3, bias)
-        return (apply_epilogue(out, epilogue, residual),)
+            pa = packed[gi]
+            kg.gemm_f32(pa.panels, mg, xf, gi * cg * p, c * p, p, of, gi * mg * p, m * p, p, p, n_, pa.bias, res,
+                        epilogue.residual, kind, alpha, beta, tok)
+        return (out,)
 
     return run
 
@@ -381,14 +394,16 @@ class ConvTranspose(_WindowOp):
 
 @register_kernel("ConvTranspose", "convtranspose_gemm_col2im_f32", priority=0)
 def convtranspose_gemm_col2im_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE):
-    """Per image, group and band of input rows: cols = W_g^T @ X_g (BLAS), then a parallel col2im
+    """Per image, group and band of input rows: cols = W_g^T @ X_g (packed SIMD GEMM), then a parallel col2im
     scatter-add whose first band also writes the bias. No zero insertion."""
     g, c, m = cfg.group, cfg.in_channels, cfg.out_channels
     cg, mg = c // g, m // g
     kvol = cfg.kvol
     mgk = mg * kvol
     # (g, mg * kvol, cg): row m * kvol + k of group gi holds W[gi * cg:(gi + 1) * cg, m, k]
-    wt = np.ascontiguousarray(np.asarray(w, np.float32).reshape(g, cg, mgk).transpose(0, 2, 1))
+    wt = np.asarray(w, np.float32).reshape(g, cg, mgk).transpose(0, 2, 1)
+    packed = [kg.PackedA(wt[gi]) for gi in range(g)]
+    tok = kg.width_token(_simd_width(platform))
     bias = np.zeros(m, np.float32) if b is None else np.ascontiguousarray(b, np.float32)
     kd, kh, kw = cfg.kernel
     sd, sh, sw = cfg.strides
@@ -402,7 +417,7 @@ def convtranspose_gemm_col2im_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_E
     def run(x, residual=None):
         x = np.ascontiguousarray(x, np.float32)
         n_ = x.shape[0]
-        x3 = x.reshape(n_, c, p_in)
+        xf = x.reshape(-1)
         out = np.empty(cfg.output_shape, np.float32)
         o5 = out.reshape(n_, *out_shape)
         buf = np.empty(mgk * band * in_w, np.float32)
@@ -413,7 +428,10 @@ def convtranspose_gemm_col2im_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_E
                 for r0 in range(0, rows, band):
                     r1 = min(rows, r0 + band)
                     cols = buf[:mgk * (r1 - r0) * in_w].reshape(mgk, (r1 - r0) * in_w)
-                    np.matmul(wt[gi], x3[n, gi * cg:(gi + 1) * cg, r0 * in_w:r1 * in_w], out=cols)
+                    pa = packed[gi]
+                    kg.gemm_f32(pa.panels, mgk, xf, (n * c + gi * cg) * p_in + r0 * in_w, 0, p_in, buf, 0, 0,
+                                (r1 - r0) * in_w, (r1 - r0) * in_w, 1, pa.bias, kg.NO_RESIDUAL, False, 0,
+                                np.float32(0), np.float32(0), tok)
                     kt.col2im_add_f32(cols, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, in_h, in_w, r0, r1,
                                       bg, r0 == 0, og)
         return (apply_epilogue(out, epilogue, residual),)

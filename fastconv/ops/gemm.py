@@ -1,4 +1,5 @@
-"""Gemm and MatMul over BLAS (numpy). Constant weights are laid out once at plan time, in `lower`."""
+"""Gemm and MatMul: float32 on fastconv's packed SIMD GEMM (kernels/numba/gemm.py), other dtypes on numpy.
+Constant weights are laid out once at plan time, in `lower`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fastconv.graph.ir import TensorInfo
+from fastconv.kernels.numba import gemm as kg
 from fastconv.kernels.registry import register_kernel, select_kernel
 from fastconv.ops.base import Op, contiguous
 from fastconv.ops.registry import register_op
@@ -76,12 +78,12 @@ class Gemm(Op):
 
     def run(self, a, b, c=None):
         infos = [None if v is None else TensorInfo(v.dtype, tuple(v.shape)) for v in (a, b, c)]
-        return gemm_blas(self.config(infos), None, None, None)(a, b, c)
+        return gemm_numpy(self.config(infos), None, None, None)(a, b, c)
 
 
-@register_kernel("Gemm", "gemm_blas")
-def gemm_blas(cfg: GemmConfig, platform, b_const=None, c_const=None):
-    """A constant B is stored as alpha * B' (contiguous, so BLAS reads it without a transpose); a constant C
+@register_kernel("Gemm", "gemm_numpy")
+def gemm_numpy(cfg: GemmConfig, platform, b_const=None, c_const=None):
+    """Any dtype, through numpy.matmul (BLAS for floats). A constant B is stored as alpha * B' (contiguous, so BLAS reads it without a transpose); a constant C
     as beta * C in its own (broadcastable) shape. Y comes out of np.matmul and C is added into it in place."""
     dtype = np.dtype(cfg.dtype)
     alpha, beta = dtype.type(cfg.alpha), dtype.type(cfg.beta)
@@ -168,8 +170,8 @@ class MatMul(Op):
         return (contiguous(np.matmul(a, b)),)
 
 
-@register_kernel("MatMul", "gemm_blas")
-def matmul_blas(cfg: MatMulConfig, platform, b_const=None):
+@register_kernel("MatMul", "matmul_numpy")
+def matmul_numpy(cfg: MatMulConfig, platform, b_const=None):
     """A 2-D B (weights) meets a stacked A as one (batch * m, k) @ (k, n) product instead of one BLAS call per
     matrix of the stack. A constant B is made contiguous once, here."""
     bp = None if b_const is None else np.ascontiguousarray(b_const)
@@ -181,5 +183,71 @@ def matmul_blas(cfg: MatMulConfig, platform, b_const=None):
         if flatten:
             return (np.matmul(a.reshape(rows, k), b).reshape(cfg.out_shape),)
         return (contiguous(np.matmul(a, b)),)
+
+    return run
+
+
+def _f32(cfg, platform) -> bool:
+    return cfg.dtype == "float32"
+
+
+@register_kernel("Gemm", "gemm_simd_f32", priority=10, supports=_f32)
+def gemm_simd_f32(cfg: GemmConfig, platform, b_const=None, c_const=None):
+    """float32 on the packed SIMD GEMM: A' is packed per call (activations; a few KB at small batch), B' is
+    used row-major, laid out once with alpha folded in when constant; beta * C added after."""
+    width = platform.simd_width
+    bp = None if b_const is None else np.ascontiguousarray((b_const.T if cfg.trans_b else b_const) * np.float32(cfg.alpha),
+                                                           dtype=np.float32)
+    use_c = cfg.c_shape is not None and cfg.beta != 0.0
+    cp = None
+    if c_const is not None and use_c:
+        cp = np.ascontiguousarray(c_const * np.float32(cfg.beta), dtype=np.float32)
+
+    def run(a, b=None, c=None):
+        pa = kg.PackedA(a.T if cfg.trans_a else a)
+        if bp is not None:
+            bb = bp
+        else:
+            bb = np.ascontiguousarray(b.T if cfg.trans_b else b, dtype=np.float32)
+        y = kg.gemm(pa, bb, np.empty((cfg.m, cfg.n), np.float32), width)
+        if bp is None and cfg.alpha != 1.0:
+            y *= np.float32(cfg.alpha)
+        if cp is not None:
+            y += cp
+        elif use_c:
+            y += c if cfg.beta == 1.0 else c * np.float32(cfg.beta)
+        return (y,)
+
+    return run
+
+
+@register_kernel("MatMul", "matmul_simd_f32", priority=10, supports=_f32)
+def matmul_simd_f32(cfg: MatMulConfig, platform, b_const=None):
+    """float32 on the packed SIMD GEMM, numpy.matmul semantics. A 2-D B (weights) meets the whole stack of A
+    as one (batch * m, k) @ (k, n) product; otherwise one product per broadcast batch item."""
+    width = platform.simd_width
+    sa, sb = cfg.a_shape, cfg.b_shape
+    a3 = (1, *sa) if len(sa) == 1 else sa
+    b3 = (*sb, 1) if len(sb) == 1 else sb
+    m, k, n = a3[-2], a3[-1], b3[-1]
+    batch = np.broadcast_shapes(a3[:-2], b3[:-2])
+    items = int(np.prod(batch))
+    fold = len(b3) == 2  # B shared by every item: stack A's rows
+    bp = None if b_const is None else np.ascontiguousarray(np.asarray(b_const, np.float32).reshape(b3))
+
+    def run(a, b=None):
+        bb = bp if bp is not None else np.asarray(b, np.float32).reshape(b3)
+        aa = np.asarray(a, np.float32).reshape(a3)
+        if fold:
+            rows = int(np.prod(a3[:-1]))
+            y = kg.gemm(kg.PackedA(aa.reshape(rows, k)), np.ascontiguousarray(bb), np.empty((rows, n), np.float32),
+                        width)
+            return (y.reshape(cfg.out_shape),)
+        ab = np.broadcast_to(aa, (*batch, m, k)).reshape(items, m, k)
+        bb = np.ascontiguousarray(np.broadcast_to(bb, (*batch, k, n))).reshape(items, k, n)
+        y = np.empty((items, m, n), np.float32)
+        for t in range(items):
+            kg.gemm(kg.PackedA(ab[t]), bb[t], y[t], width)
+        return (y.reshape(cfg.out_shape),)
 
     return run

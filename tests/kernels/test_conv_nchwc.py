@@ -66,7 +66,7 @@ def test_all_tile_sizes_and_channel_tails(width, monkeypatch):
 
 def test_registered_and_supports():
     k = next(k for k in kernels_for("Conv") if k.name == "conv_nchwc_direct_f32")
-    im2col = next(k for k in kernels_for("Conv") if k.name == "conv_im2col_blas_f32")
+    im2col = next(k for k in kernels_for("Conv") if k.name == "conv_im2col_gemm_f32")
     assert k.priority < 0 or k.priority > im2col.priority  # default only where it measured faster
 
     class Cfg:

@@ -1,0 +1,73 @@
+"""The packed SIMD GEMM (fastconv/kernels/numba/gemm.py) against float64 numpy: drawn shapes covering every tile
+(6 and 1 row panels, full / 1-vector / sub-vector column tails), batches, strided and offset operands, every
+epilogue, block widths 8 and 16; the generated source; the micro-kernel's assembly."""
+import platform
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numba import njit
+
+from fastconv.kernels.numba import gemm as kg
+from fastconv.kernels.numba.simd import W16
+from tests.kernels.epilogue_ref import EPILOGUES, reference
+from tests.kernels.test_conv_nchwc import _hottest_block
+
+
+@pytest.mark.parametrize("width", [8, 16])
+@settings(max_examples=40, deadline=None)
+@given(m=st.integers(1, 40), k=st.integers(1, 70), n=st.integers(1, 150), nb=st.integers(1, 3),
+       ep=st.sampled_from(EPILOGUES), seed=st.integers(0, 2**16))
+def test_gemm_matches_float64(width, m, k, n, nb, ep, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = rng.standard_normal((nb, k, n)).astype(np.float32)
+    bias = rng.standard_normal(m).astype(np.float32)
+    r = rng.standard_normal((nb, m, n)).astype(np.float32)
+    c = np.full((nb, m, n), np.nan, np.float32)
+    kg.gemm(kg.PackedA(a, bias), b, c, width, ep, r if ep.residual else None)
+    want = reference(np.einsum("mk,bkn->bmn", a.astype(np.float64), b) + bias[:, None], ep, r)
+    # float32 dot products of up to 70 terms: absolute error ~ sqrt(k) * 1e-7 * |terms|
+    np.testing.assert_allclose(c, want, rtol=1e-4, atol=3e-5)
+
+
+def test_offsets_and_row_strides_write_only_their_band():
+    """gemm_f32 on a band of columns inside bigger B and C (as im2col and 1x1 convs call it)."""
+    rng = np.random.default_rng(1)
+    m, k, ldb, ldc, n_cols, b_off, c_off = 13, 9, 50, 61, 37, 5, 7
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    bf = rng.standard_normal(b_off + k * ldb).astype(np.float32)
+    cf = np.full(c_off + m * ldc, -7.0, np.float32)
+    pa = kg.PackedA(a)
+    kg.gemm_f32(pa.panels, m, bf, b_off, 0, ldb, cf, c_off, 0, ldc, n_cols, 1, pa.bias, kg.NO_RESIDUAL, False, 0,
+                np.float32(0), np.float32(0), W16)
+    bm = bf[b_off:].reshape(k, ldb)[:, :n_cols]
+    cm = cf[c_off:].reshape(m, ldc)
+    np.testing.assert_allclose(cm[:, :n_cols], a.astype(np.float64) @ bm, rtol=1e-5, atol=1e-5)
+    assert (cm[:, n_cols:] == -7.0).all() and (cf[:c_off] == -7.0).all()
+
+
+def test_generated_section_is_current():
+    src = open(kg.__file__).read()
+    gen = src.split(kg._BEGIN, 1)[1].split(kg._END, 1)[0]
+    assert gen == kg.emit_tiles(), "rerun `python -m fastconv.kernels.numba.gemm`"
+
+
+def test_6x4_tile_assembly_full_width_fma_no_spills():
+    import re
+
+    from llvmlite import binding as llvm
+
+    feats = {f for f, on in llvm.get_host_cpu_features().items() if on}
+    if platform.machine().lower() not in ("x86_64", "amd64") or "avx512f" not in feats:
+        pytest.skip("assembly expectations are written for AVX-512 hosts")
+    tile = njit(kg._g6x4.py_func)  # a fresh dispatcher: one loaded from the cache keeps no assembly
+    f = np.zeros(1 << 14, np.float32)
+    tile(f, 0, f, 0, 64, np.zeros(1 << 14, np.float32), 0, 64, 16, f, 0, 6, f, True, 1, np.float32(0),
+         np.float32(0), W16)
+    loop = _hottest_block(tile.inspect_asm(tile.signatures[0]))
+    fmas = [ln for ln in loop if re.search(r"\bvfmadd\d{3}ps\b", ln)]
+    assert len(fmas) >= 24, "\n".join(loop)
+    assert all(re.search(r"%zmm\d+\s*$", ln) for ln in fmas), "\n".join(fmas)
+    assert not [ln for ln in loop if re.search(r"\(%rsp\)", ln)], "spills:\n" + "\n".join(loop)

@@ -73,6 +73,7 @@ class Plan:
     output_slots: list[int]
     frees: list[tuple[int, ...]]    # slots whose last reader is step i
     infos: dict[str, TensorInfo]    # every value's inferred dtype/shape (and data when constant)
+    label: str = ""                 # the graph's name and input shapes, for messages
 
 
 def _checked(fn: Callable, node: Node, expected: list[TensorInfo]) -> Callable:
@@ -172,5 +173,6 @@ def _assign_slots(graph, infos, lowered, inputs) -> Plan:
     for s, k in last_use.items():
         if s not in keep:
             frees[k].append(s)
+    label = f"{graph.name or 'model'} " + ", ".join(f"{n}{list(i.shape)}" for n, i in inputs.items())
     return Plan(steps, names, initial, {n: slot_of[n] for n in inputs}, output_slots,
-                [tuple(f) for f in frees], infos)
+                [tuple(f) for f in frees], infos, label)

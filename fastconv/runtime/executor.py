@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from fastconv.plan.planner import Plan
+from fastconv.runtime.jit import CompileWatch
 
 try:
     from fastconv.runtime._executor import run_steps as _run_steps_compiled
@@ -39,11 +40,21 @@ class Executor:
         self._const_outputs = {s for s in plan.output_slots
                                if plan.initial_values[s] is not None or s in plan.input_slots.values()}
 
+        self.warm = False  # True once a run has gone through: every kernel compiled (or loaded from cache)
+
     def run(self, feeds: dict[str, np.ndarray], output_slots: list[int]) -> list[np.ndarray]:
         values = list(self.plan.initial_values)
         for name, arr in feeds.items():
             values[self.plan.input_slots[name]] = arr
-        self._loop(self._fns, self._ins, self._outs, self._frees, values)
+        if self.warm:
+            self._loop(self._fns, self._ins, self._outs, self._frees, values)
+        else:  # first run: kernels may be compiled now; step by step, with a progress bar while they are
+            with CompileWatch(len(self._fns), self.plan.label) as watch:
+                for k in range(len(self._fns)):
+                    run_steps_py(self._fns[k:k + 1], self._ins[k:k + 1], self._outs[k:k + 1], self._frees[k:k + 1],
+                                 values)
+                    watch.advance()
+            self.warm = True
         results = []
         for s in output_slots:
             v = values[s]

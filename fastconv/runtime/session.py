@@ -36,8 +36,8 @@ class InferenceSession:
     """
 
     def __init__(self, model, num_threads: int | None = None, *, base_dir: str | None = None,
-                 kernel_overrides: dict[str, str] | None = None, fuse: bool = True, providers=None,
-                 sess_options=None):
+                 kernel_overrides: dict[str, str] | None = None, fuse: bool = True, warmup: bool = True,
+                 providers=None, sess_options=None):
         proto, _ = load_model_proto(model, base_dir)
         self._graph = import_model(proto)
         self.platform = Platform.detect(num_threads)
@@ -51,9 +51,12 @@ class InferenceSession:
         self._output_index = {v.name: k for k, v in enumerate(self._graph.outputs)}
         if all(v.shape is not None and all(isinstance(d, int) for d in v.shape) for v in self._graph.inputs):
             try:
-                self._executor_for({v.name: tuple(v.shape) for v in self._graph.inputs})
+                ex = self._executor_for({v.name: tuple(v.shape) for v in self._graph.inputs})
             except NeedsInputValues as e:  # planned on first run, when the values are known
                 self._value_inputs |= self._checked_value_inputs(e)
+            else:
+                if warmup:
+                    self._warm_up(ex)
 
     @property
     def graph(self):
@@ -98,6 +101,18 @@ class InferenceSession:
 
     # -- internals ---------------------------------------------------------------------------------
     MAX_VALUE_INPUT_ELEMENTS = 4096
+
+    def _warm_up(self, ex: Executor) -> None:
+        """Run a plan made at load once on zeros, so that JIT compilation (or loading compiled kernels from
+        Numba's cache) happens in session creation, with a progress bar, and not in the first request. A
+        failure here is left for the real run to report with its real inputs."""
+        feeds = {v.name: np.zeros(v.shape, v.dtype) for v in self._graph.inputs}
+        numba.set_num_threads(self.platform.num_threads)
+        try:
+            with np.errstate(all="ignore"):
+                ex.run(feeds, [])
+        except Exception:  # noqa: BLE001 - see docstring (ex.warm stays False: the next run goes step by step)
+            pass
 
     def _checked_value_inputs(self, e: NeedsInputValues) -> set[str]:
         def small_enough(name):

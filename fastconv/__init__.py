@@ -1,11 +1,12 @@
 """fastconv: a CPU inference engine for ONNX convolutional networks."""
 import os as _os
 
-# Numba's OpenMP workers spin after each parallel kernel by default, and so do OpenBLAS's workers after each
-# matmul; interleaved, they starve each other (resnet_small: 89 ms per run at 2 threads vs 2.2 ms passive).
-# Must be set before Numba starts its thread pool; a user's explicit setting wins. See docs/ARCHITECTURE.md.
-if not _os.environ.get("FASTCONV_NO_OMP_DEFAULTS"):
-    _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Numba's OpenMP workers: spin briefly after each parallel kernel (catching the next kernel of the same inference
+# without a futex wake-up, which cost 20-60 us per kernel here), then sleep (so idle sessions, and other processes
+# sharing the cores, are not starved). libgomp reads this when Numba starts its pool, i.e. at the first parallel
+# kernel; an explicit OMP_WAIT_POLICY or GOMP_SPINCOUNT of the user wins. Measurements: docs/KERNELS.md, "threads".
+if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
+    _os.environ["GOMP_SPINCOUNT"] = "20000"
 from fastconv.errors import (
     FastconvError,
     InvalidInputError,

@@ -1,5 +1,6 @@
-"""Plan-time fusion into convolutions: BatchNormalization folded into the weights, then residual Add and
-activations fused into the kernel's epilogue (fastconv/kernels/numba/epilogue.py).
+"""Plan-time fusion into convolutions: BatchNormalization, and Mul / Add by per-channel constants (BatchNorm as
+some exporters decompose it), folded into the weights; then a residual Add (or 2-input Sum) and an activation
+fused into the kernel's epilogue (fastconv/kernels/numba/epilogue.py).
 
 It runs inside `build_plan`, after shape inference and constant folding and before lowering, so every shape
 and constant is concrete: a residual Add is fused only when the other operand has exactly the output's shape
@@ -8,8 +9,9 @@ only when that consumer is its only reader and its output is not a graph output.
 consumer's place in the order (every input of both is ready there) and its outputs; graph nodes are never
 modified: fused nodes are copies with a copied op, so plans for other input shapes see the original graph.
 
-Order inside one epilogue follows ONNX: bias, residual, activation. Per convolution, at most one
-BatchNorm, then one Add, then one activation; e.g. ResNet's Conv -> BN -> Add -> Relu becomes one node.
+Order inside one epilogue follows ONNX: bias, residual, activation. Folding happens only while the epilogue is
+still the identity; then at most one residual Add, then one activation; e.g. ResNet's Conv -> BN -> Add -> Relu
+and Inception's Conv -> Mul -> Add -> Relu each become one node.
 """
 from __future__ import annotations
 
@@ -90,19 +92,55 @@ class _Fuser:
             return None
         scale, beta, mean, var = (np.asarray(p, np.float64) for p in params)
         a = scale / np.sqrt(var + bn.op.epsilon)
+        b0 = 0.0 if b is None else b.astype(np.float64)
+        return self.with_weights(conv, bn, self.scale_weights(conv, w.astype(np.float64), a), (b0 - mean) * a + beta)
+
+    def channel_vector(self, value: str, conv: Node) -> np.ndarray | None:
+        """A constant operand broadcasting along the conv output's channel axis only, as a float64 (M,) vector."""
+        info = self.infos[value]
+        y = self.infos[conv.outputs[0]]
+        if info.value is None or info.dtype != np.float32 or len(info.shape) > len(y.shape):
+            return None
+        k = np.asarray(info.value).reshape((1,) * (len(y.shape) - len(info.shape)) + tuple(info.shape))
+        m = y.shape[1]
+        if k.shape[0] != 1 or k.shape[1] not in (1, m) or any(d != 1 for d in k.shape[2:]):
+            return None
+        return np.broadcast_to(k.reshape(-1).astype(np.float64), (m,))
+
+    def fold_affine(self, conv: Node, node: Node, scale: np.ndarray | None, shift: np.ndarray | None) -> Node | None:
+        """conv followed by y * scale or y + shift (per output channel): folded into W and B."""
+        infos = self.infos
+        w = infos[conv.inputs[1]].value
+        b_name = conv.inputs[2] if len(conv.inputs) > 2 else ""
+        b = infos[b_name].value if b_name else None
+        if w is None or (b_name and b is None):
+            return None
+        m = infos[conv.outputs[0]].shape[1]
+        b64 = np.zeros(m) if b is None else b.astype(np.float64)
+        w64 = w.astype(np.float64)
+        if scale is not None:
+            w64 = self.scale_weights(conv, w64, scale)
+            b64 = b64 * scale
+        if shift is not None:
+            b64 = b64 + shift
+        return self.with_weights(conv, node, w64, b64)
+
+    @staticmethod
+    def scale_weights(conv: Node, w: np.ndarray, a: np.ndarray) -> np.ndarray:
+        """W scaled per output channel: Conv W (M, C/g, k...); ConvTranspose W (C, M/g, k...)."""
         m = a.shape[0]
-        if conv.op_type == "Conv":  # W (M, C/g, k...): scale output channel m
-            w2 = w.astype(np.float64) * a.reshape(m, *([1] * (w.ndim - 1)))
-        else:  # ConvTranspose W (C, M/g, k...): output channel = g * (M/g) + j
-            g = conv.op.group
-            c, mg = w.shape[:2]
-            w2 = (w.astype(np.float64).reshape(g, c // g, mg, -1) * a.reshape(g, 1, mg, 1)).reshape(w.shape)
-        b2 = ((0.0 if b is None else b.astype(np.float64)) - mean) * a + beta
-        base = bn.outputs[0]
-        wn, bn_name = f"{base}::folded_W", f"{base}::folded_B"
-        infos[wn] = TensorInfo(np.dtype(np.float32), tuple(w.shape), w2.astype(np.float32))
-        infos[bn_name] = TensorInfo(np.dtype(np.float32), (m,), b2.astype(np.float32))
-        return self.derive(conv, bn, inputs=[conv.inputs[0], wn, bn_name])
+        if conv.op_type == "Conv":
+            return w * a.reshape(m, *([1] * (w.ndim - 1)))
+        g = conv.op.group
+        c, mg = w.shape[:2]
+        return (w.reshape(g, c // g, mg, -1) * a.reshape(g, 1, mg, 1)).reshape(w.shape)
+
+    def with_weights(self, conv: Node, consumer: Node, w: np.ndarray, b: np.ndarray) -> Node:
+        base = consumer.outputs[0]
+        wn, bn = f"{base}::folded_W", f"{base}::folded_B"
+        self.infos[wn] = TensorInfo(np.dtype(np.float32), tuple(w.shape), w.astype(np.float32))
+        self.infos[bn] = TensorInfo(np.dtype(np.float32), (b.shape[0],), b.astype(np.float32))
+        return self.derive(conv, consumer, inputs=[conv.inputs[0], wn, bn])
 
     def step(self, conv: Node) -> bool:
         """Fuse conv's sole consumer into it if possible; True when something was fused."""
@@ -114,10 +152,15 @@ class _Fuser:
         fused = None
         if nxt.op_type == "BatchNormalization" and nxt.inputs[0] == y:
             fused = self.fold_batchnorm(conv, nxt)
-        elif nxt.op_type == "Add" and not ep.residual and ep.activation is None:
+        elif nxt.op_type in ("Mul", "Add", "Sum") and len(nxt.inputs) == 2 and ep.is_identity:
             other = nxt.inputs[1] if nxt.inputs[0] == y else nxt.inputs[0]
             oi = self.infos[other]
-            if other != y and oi.dtype == np.float32 and tuple(oi.shape) == tuple(self.infos[y].shape):
+            vec = self.channel_vector(other, conv) if other != y else None
+            if vec is not None:  # a per-channel constant: folded into the weights
+                fused = self.fold_affine(conv, nxt, vec if nxt.op_type == "Mul" else None,
+                                         None if nxt.op_type == "Mul" else vec)
+            elif nxt.op_type != "Mul" and other != y and oi.dtype == np.float32 and \
+                    tuple(oi.shape) == tuple(self.infos[y].shape):
                 inputs = list(conv.inputs) + [""] * (3 - len(conv.inputs)) + [other]
                 fused = self.derive(conv, nxt, inputs=inputs, epilogue=Epilogue(residual=True))
         elif ep.activation is None and nxt.inputs[0] == y:

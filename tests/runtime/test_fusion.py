@@ -115,3 +115,28 @@ def test_graph_is_not_modified_by_fusion():
         assert_matches_ort(model, {"x": x}, rtol=1e-4, atol=3e-5)
     assert [n.op_type for n in sess.graph.nodes] == ["Conv", "BatchNormalization", "Relu"]
     assert sess.graph.nodes[0].op.epilogue.is_identity
+
+
+def test_per_channel_mul_add_fold_into_the_conv():
+    """BatchNorm as Mul + Add by per-channel constants (Inception v2, DenseNet exports), any broadcast form."""
+    inits = _inits()
+    inits["k"] = rand(C, 1, 1, seed=11)
+    inits["t"] = rand(1, C, 1, 1, seed=12)
+    inits["s0"] = np.array(0.7, np.float32)
+    nodes = [_conv("x", "c"), helper.make_node("Mul", ["k", "c"], ["m"]), helper.make_node("Add", ["m", "t"], ["a"]),
+             helper.make_node("Mul", ["a", "s0"], ["z"]), helper.make_node("Relu", ["z"], ["y"])]
+    _check(nodes, steps=1, inits=inits)
+
+
+def test_sum_of_two_is_a_residual_add():
+    _check([_conv("x", "c"), helper.make_node("Sum", ["c", "r"], ["y"])], steps=1, extra_inputs=["r"])
+
+
+def test_not_folded_when_the_constant_varies_over_space_or_is_not_constant():
+    inits = _inits()
+    inits["sp"] = rand(1, 1, 11, 13, seed=13)  # per pixel, not per channel
+    _check([_conv("x", "c"), helper.make_node("Mul", ["c", "sp"], ["y"])], steps=2, inits=inits)
+    # a fed tensor of the output's shape: Mul is no residual
+    _check([_conv("x", "c"), helper.make_node("Mul", ["c", "r"], ["y"])], steps=2, extra_inputs=["r"])
+    # Sum of three is no residual Add
+    _check([_conv("x", "c"), helper.make_node("Sum", ["c", "r", "x"], ["y"])], steps=2, extra_inputs=["r"])

@@ -1,6 +1,7 @@
 """Plan-time fusion into convolutions: BatchNormalization, and Mul / Add by per-channel constants (BatchNorm as
 some exporters decompose it), folded into the weights; then a residual Add (or 2-input Sum) and an activation
-fused into the kernel's epilogue (fastconv/kernels/numba/epilogue.py).
+fused into the kernel's epilogue (fastconv/kernels/numba/epilogue.py), including activations written out in
+several nodes (SiLU as y * sigmoid(y), HardSwish as y * HardSigmoid(y) or y * clip(y + 3, 0, 6) / 6).
 
 It runs inside `build_plan`, after shape inference and constant folding and before lowering, so every shape
 and constant is concrete: a residual Add is fused only when the other operand has exactly the output's shape
@@ -65,10 +66,51 @@ class _Fuser:
         users = [n for n in self.nodes if value in n.inputs]
         return users[0] if len(users) == 1 and users[0].inputs.count(value) == 1 else None
 
-    def replace(self, conv: Node, consumer: Node, fused: Node) -> None:
-        """fused takes consumer's place; conv disappears."""
+    def replace(self, conv: Node, consumer: Node, fused: Node, absorbed=()) -> None:
+        """fused takes consumer's place; conv and the absorbed nodes disappear."""
         self.nodes[self.nodes.index(consumer)] = fused
-        self.nodes.remove(conv)
+        for n in (conv, *absorbed):
+            self.nodes.remove(n)
+
+    def scalar(self, value: str) -> float | None:
+        v = self.infos[value].value if value else None
+        return float(v) if v is not None and v.size == 1 else None
+
+    def decomposed_activation(self, conv: Node):
+        """Activations exporters write out in several nodes around the conv output y, which they read twice:
+        y * sigmoid(y) (SiLU), y * HardSigmoid(y) with alpha 1/6, beta 1/2, and y * clip(y + 3, 0, 6) / 6
+        (HardSwish). Returns (activation, absorbed nodes, last node) or None."""
+        y = conv.outputs[0]
+        if y in self.keep:
+            return None
+        users = [n for n in self.nodes if y in n.inputs]
+        if len(users) != 2 or any(u.domain not in ("", "ai.onnx") for u in users):
+            return None
+
+        def is_mul_of(node, a, b):
+            return node is not None and node.op_type == "Mul" and sorted(node.inputs) == sorted([a, b])
+
+        for u, other in ((users[0], users[1]), (users[1], users[0])):
+            if u.inputs[0] != y:
+                continue
+            if u.op_type == "Sigmoid" or (u.op_type == "HardSigmoid" and abs(u.op.alpha - 1 / 6) < 1e-6
+                                          and abs(u.op.beta - 0.5) < 1e-6):
+                if is_mul_of(other, y, u.outputs[0]) and self.sole_consumer(u.outputs[0]) is other:
+                    return ("Silu" if u.op_type == "Sigmoid" else "HardSwish"), [u], other
+            if u.op_type == "Add" and self.scalar(u.inputs[1]) == 3.0:
+                clip = self.sole_consumer(u.outputs[0])
+                act = _activation(clip, self.infos) if clip is not None and clip.op_type == "Clip" else None
+                if act is None or (act.alpha, act.beta) != (0.0, 6.0) or other is not self.sole_consumer(
+                        clip.outputs[0]) or not is_mul_of(other, y, clip.outputs[0]):
+                    continue
+                last = self.sole_consumer(other.outputs[0])
+                if last is None or last.inputs[0] != other.outputs[0]:
+                    continue
+                k = self.scalar(last.inputs[1]) if len(last.inputs) == 2 else None
+                if (last.op_type == "Div" and k == 6.0) or (last.op_type == "Mul" and k is not None
+                                                            and abs(k - 1 / 6) < 1e-7):
+                    return "HardSwish", [u, clip, other], last
+        return None
 
     def derive(self, conv: Node, consumer: Node, **changes) -> Node:
         op = copy.copy(conv.op)
@@ -146,7 +188,9 @@ class _Fuser:
         """Fuse conv's sole consumer into it if possible; True when something was fused."""
         y = conv.outputs[0]
         nxt = self.sole_consumer(y)
-        if nxt is None or nxt.domain not in ("", "ai.onnx"):
+        if nxt is None:
+            return self.step_decomposed(conv)
+        if nxt.domain not in ("", "ai.onnx"):
             return False
         ep = conv.op.epilogue
         fused = None
@@ -170,6 +214,17 @@ class _Fuser:
         if fused is None:
             return False
         self.replace(conv, nxt, fused)
+        return True
+
+    def step_decomposed(self, conv: Node) -> bool:
+        ep = conv.op.epilogue
+        found = self.decomposed_activation(conv) if ep.activation is None else None
+        if found is None:
+            return False
+        act, absorbed, last = found
+        fused = self.derive(conv, last, epilogue=Epilogue(act, residual=ep.residual))
+        fused.fused_from = fused.fused_from[:-1] + absorbed + [last]
+        self.replace(conv, last, fused, absorbed)
         return True
 
     def run(self) -> list[Node]:

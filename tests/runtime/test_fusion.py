@@ -140,3 +140,30 @@ def test_not_folded_when_the_constant_varies_over_space_or_is_not_constant():
     _check([_conv("x", "c"), helper.make_node("Mul", ["c", "r"], ["y"])], steps=2, extra_inputs=["r"])
     # Sum of three is no residual Add
     _check([_conv("x", "c"), helper.make_node("Sum", ["c", "r", "x"], ["y"])], steps=2, extra_inputs=["r"])
+
+
+@pytest.mark.parametrize("form", ["silu", "hardsigmoid", "clip_div", "clip_mul"])
+def test_decomposed_activations_fuse(form):
+    inits = _inits()
+    inits.update({"three": np.array(3.0, np.float32), "zero": np.array(0.0, np.float32),
+                  "six": np.array(6.0, np.float32), "sixth": np.array(1 / 6, np.float32)})
+    nodes = [_conv("x", "c"), helper.make_node("Add", ["x", "c"], ["u"])]  # residual, then the activation
+    if form == "silu":
+        nodes += [helper.make_node("Sigmoid", ["u"], ["g"]), helper.make_node("Mul", ["g", "u"], ["y"])]
+    elif form == "hardsigmoid":
+        nodes += [helper.make_node("HardSigmoid", ["u"], ["g"], alpha=1 / 6, beta=0.5),
+                  helper.make_node("Mul", ["u", "g"], ["y"])]
+    else:
+        nodes += [helper.make_node("Add", ["u", "three"], ["a"]), helper.make_node("Clip", ["a", "zero", "six"], ["k"]),
+                  helper.make_node("Mul", ["u", "k"], ["m"]),
+                  helper.make_node("Div", ["m", "six"], ["y"]) if form == "clip_div" else
+                  helper.make_node("Mul", ["m", "sixth"], ["y"])]
+    plan = _check(nodes, steps=1, inits=inits)
+    assert plan.steps[0].node.op.epilogue.describe() == ("+residual," + ("Silu" if form == "silu" else "HardSwish"))
+
+
+def test_decomposed_activation_not_fused_when_an_inner_value_is_read_elsewhere():
+    inits = _inits()
+    nodes = [_conv("x", "c"), helper.make_node("Sigmoid", ["c"], ["g"]), helper.make_node("Mul", ["g", "c"], ["m"]),
+             helper.make_node("Add", ["m", "g"], ["y"])]  # g also feeds the Add
+    _check(nodes, steps=4, inits=inits)

@@ -47,7 +47,7 @@ def _activation(node: Node, infos) -> Epilogue | None:
             if not name:
                 bounds.append(default)
             elif infos[name].value is not None:
-                bounds.append(float(infos[name].value))
+                bounds.append(float(np.asarray(infos[name].value).reshape(-1)[0]))
             else:
                 return None
         return Epilogue(op, *bounds)
@@ -74,7 +74,7 @@ class _Fuser:
 
     def scalar(self, value: str) -> float | None:
         v = self.infos[value].value if value else None
-        return float(v) if v is not None and v.size == 1 else None
+        return float(v.reshape(-1)[0]) if v is not None and v.size == 1 else None
 
     def decomposed_activation(self, conv: Node):
         """Activations exporters write out in several nodes around the conv output y, which they read twice:

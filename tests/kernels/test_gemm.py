@@ -41,7 +41,7 @@ def test_offsets_and_row_strides_write_only_their_band():
     cf = np.full(c_off + m * ldc, -7.0, np.float32)
     pa = kg.PackedA(a)
     kg.gemm_f32(pa.panels, m, bf, b_off, 0, ldb, cf, c_off, 0, ldc, n_cols, 1, pa.bias, kg.NO_RESIDUAL, False, 0,
-                np.float32(0), np.float32(0), W16)
+                np.float32(0), np.float32(0), 2, W16)
     bm = bf[b_off:].reshape(k, ldb)[:, :n_cols]
     cm = cf[c_off:].reshape(m, ldc)
     np.testing.assert_allclose(cm[:, :n_cols], a.astype(np.float64) @ bm, rtol=1e-5, atol=1e-5)

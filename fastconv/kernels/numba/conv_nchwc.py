@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, prange, types
+from numba import get_num_threads, njit, prange, types
 from numba.core.errors import TypingError
 from numba.extending import intrinsic
 
@@ -1341,10 +1341,11 @@ def _row(nb, unit, xf, wf, bias, of, xrow, w0, b0, orow, ow_, icb, kh_, kw_, xs_
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def conv_nchwc_direct_f32(xp, wp, bias, sh, sw, dh, dw, res, has_res, kind, alpha, beta, out, w):
+def conv_nchwc_direct_f32(xp, wp, bias, sh, sw, dh, dw, res, has_res, kind, alpha, beta, out, nthreads, w):
     """out (N, OCb, OH, OW, W) = act(conv(xp (N, ICb, Hp, Wp, W) zero-bordered, wp (OCb, ICb, KH, KW, W, W))
     + bias (OCb*W,) [+ res (out's shape)]). Strides sh, sw and dilations dh, dw; the pads are already in xp.
-    Epilogue: has_res, kind, alpha, beta as in kernels/numba/epilogue.py. Output-channel blocks are taken in
+    Epilogue: has_res, kind, alpha, beta as in kernels/numba/epilogue.py; nthreads: numba.get_num_threads()
+    of the caller (read outside: inside, it would make the function uncacheable). Output-channel blocks are taken in
     balanced groups of at most 3 (e.g. 4 blocks -> 2 + 2, 16 -> 3,3,3,3,2,2); one task = (image, group, row)."""
     n = lanes(w)
     n_, icb, hp, wpd = xp.shape[0], xp.shape[1], xp.shape[2], xp.shape[3]
@@ -1363,11 +1364,19 @@ def conv_nchwc_direct_f32(xp, wp, bias, sh, sw, dh, dw, res, has_res, kind, alph
     ng = (ocb + 2) // 3
     base = ocb // ng
     extra = ocb % ng
-    for t in prange(n_ * ng * oh_):
-        b = t // (ng * oh_)
-        r = t % (ng * oh_)
-        g = r // oh_
-        oy = r % oh_
+    # Task order (image, row chunk, group, row in chunk): prange hands each thread one contiguous range, so
+    # with one chunk per thread every thread gets every group (groups differ in size) for its own rows, and
+    # consecutive tasks reuse one group's weights.
+    nchunk = max(1, min(nthreads, oh_))
+    rpc = (oh_ + nchunk - 1) // nchunk
+    for t in prange(n_ * nchunk * ng * rpc):
+        b = t // (nchunk * ng * rpc)
+        r = t % (nchunk * ng * rpc)
+        chunk = r // (ng * rpc)
+        g = (r // rpc) % ng
+        oy = chunk * rpc + r % rpc
+        if oy >= oh_:
+            continue
         ob = g * base + min(g, extra)
         nb = base + 1 if g < extra else base
         xrow = (b * icb * hp + oy * sh) * wpd * n
@@ -1439,7 +1448,8 @@ def make_runner(cfg, width: int, w, b, epilogue=NO_EPILOGUE):
         if epilogue.residual:  # until layout propagation (issue 4) the residual arrives in NCHW
             res = layout.reorder_nchw_to_nchwc(np.ascontiguousarray(residual, np.float32).reshape(n_, m, oh, ow),
                                                width)
-        conv_nchwc_direct_f32(xp, wp, bias, sh, sw, dh, dw, res, epilogue.residual, kind, alpha, beta, yc, tok)
+        conv_nchwc_direct_f32(xp, wp, bias, sh, sw, dh, dw, res, epilogue.residual, kind, alpha, beta, yc,
+                              get_num_threads(), tok)
         y = layout.reorder_nchwc_to_nchw(yc, m)
         return (y.reshape(cfg.output_shape),)
 

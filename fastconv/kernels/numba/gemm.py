@@ -17,15 +17,15 @@ FMAs on AVX-512), MR*NV FMAs. 6 x 4 at W = 16 (24 zmm accumulators + 4 B vectors
 W = 8 (12 ymm + 2 of 16 on AVX2); 1-row tiles for a GEMV-like A (Gemm at batch 1). Column tails: the whole
 vectors left after the last full panel in one tile of NV = 1-3 (a 7x7 map's 49 pixels: one 6x3 tile plus
 the tail), the last N % W columns through a zero-padded copy. Row tails: A's panel is
-zero-padded and only the valid rows are stored. Work: prange over (batch x column panels x row panels),
-column-major so that consecutive tasks share B's panel in cache.
+zero-padded and only the valid rows are stored. Work: prange over (batch x row-panel chunk per thread x
+column tasks x row panels), so that threads get equal shares and consecutive tasks share B's panel in cache.
 
 Tiles are generated: edit `emit_tiles` and run `python -m fastconv.kernels.numba.gemm`.
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from fastconv.kernels.numba import layout
 from fastconv.kernels.numba.conv_nchwc import _bload
@@ -611,11 +611,12 @@ def _tile(mr, nv, ap, a0, b, b0, ldb, c, c0, ldc, kk, bias, m0, mvalid, rf, has_
 
 @njit(cache=True, parallel=True, nogil=True)
 def gemm_f32(ap, m, b, b_off, b_bstride, ldb, c, c_off, c_bstride, ldc, n_cols, nb, bias, res, has_res, kind,
-             alpha, beta, w):
+             alpha, beta, nthreads, w):
     """For each of nb batch items t: C_t (m, n_cols) = act(A @ B_t + bias [+ R_t]).
 
     ap (Mq, K, MR) packed A (MR 6 or 1); b, c, res flat float32; B_t row k at b[b_off + t*b_bstride + k*ldb],
-    C_t row i at c[c_off + t*c_bstride + i*ldc] (R_t likewise in res when has_res); bias (Mq*MR,)."""
+    C_t row i at c[c_off + t*c_bstride + i*ldc] (R_t likewise in res when has_res); bias (Mq*MR,); nthreads:
+    numba.get_num_threads() of the caller (read outside: inside, it would make the function uncacheable)."""
     n = lanes(w)
     nv = 4 if n == 16 else 2
     mq, kk, mr = ap.shape[0], ap.shape[1], ap.shape[2]
@@ -643,11 +644,19 @@ def gemm_f32(ap, m, b, b_off, b_bstride, ldb, c, c_off, c_bstride, ldc, n_cols, 
     btf = bt.reshape(-1)
     ctf = ct.reshape(-1)
     rtf = rt.reshape(-1)
-    for task in prange(nb * ncol_tasks * mq):
-        t = task // (ncol_tasks * mq)
-        r = task % (ncol_tasks * mq)
-        cj = r // mq
-        q = r % mq
+    # Task order (item, row-panel chunk, column task, row panel in chunk): prange gives each thread one
+    # contiguous range, so with one chunk per thread every thread gets every column task (they differ in
+    # cost: full panels, remainder, tail) for its own rows, and consecutive tasks share B's column panel.
+    nchunk = max(1, min(nthreads, mq))
+    qpc = (mq + nchunk - 1) // nchunk
+    for task in prange(nb * nchunk * ncol_tasks * qpc):
+        t = task // (nchunk * ncol_tasks * qpc)
+        r = task % (nchunk * ncol_tasks * qpc)
+        chunk = r // (ncol_tasks * qpc)
+        cj = (r // qpc) % ncol_tasks
+        q = chunk * qpc + r % qpc
+        if q >= mq:
+            continue
         m0 = q * mr
         mvalid = min(mr, m - m0)
         a0 = q * kk * mr
@@ -700,7 +709,7 @@ def gemm(pa: PackedA, b: np.ndarray, c: np.ndarray, width: int, epilogue: Epilog
             raise ValueError(f"gemm: residual of {res.size} values for C {c.shape}")
     kind, alpha, beta = epilogue.args
     gemm_f32(pa.panels, pa.m, b3.reshape(-1), 0, k * n_cols, n_cols, c3.reshape(-1), 0, pa.m * n_cols, n_cols,
-             n_cols, nb, pa.bias, res, epilogue.residual, kind, alpha, beta, width_token(width))
+             n_cols, nb, pa.bias, res, epilogue.residual, kind, alpha, beta, get_num_threads(), width_token(width))
     return c
 
 

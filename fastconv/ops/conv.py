@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import get_num_threads
 
 from fastconv.graph.ir import TensorInfo
 from fastconv.kernels.numba import conv_general as kc
@@ -260,7 +261,8 @@ def conv_im2col_gemm_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE):
                     cols = buf[:k_rows * (r1 - r0) * ow].reshape(k_rows, (r1 - r0) * ow)
                     kc.im2col_rows_f32(xg, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, oh, ow, r0, r1, cols)
                     kg.gemm_f32(pa.panels, mg, buf, 0, 0, (r1 - r0) * ow, of, (n * m + gi * mg) * p + r0 * ow, 0,
-                                p, (r1 - r0) * ow, 1, pa.bias, res, epilogue.residual, kind, alpha, beta, tok)
+                                p, (r1 - r0) * ow, 1, pa.bias, res, epilogue.residual, kind, alpha, beta,
+                                get_num_threads(), tok)
         return (out,)
 
     return run
@@ -289,7 +291,7 @@ def conv_pointwise_gemm_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGU
         for gi in range(g):
             pa = packed[gi]
             kg.gemm_f32(pa.panels, mg, xf, gi * cg * p, c * p, p, of, gi * mg * p, m * p, p, p, n_, pa.bias, res,
-                        epilogue.residual, kind, alpha, beta, tok)
+                        epilogue.residual, kind, alpha, beta, get_num_threads(), tok)
         return (out,)
 
     return run
@@ -431,7 +433,7 @@ def convtranspose_gemm_col2im_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_E
                     pa = packed[gi]
                     kg.gemm_f32(pa.panels, mgk, xf, (n * c + gi * cg) * p_in + r0 * in_w, 0, p_in, buf, 0, 0,
                                 (r1 - r0) * in_w, (r1 - r0) * in_w, 1, pa.bias, kg.NO_RESIDUAL, False, 0,
-                                np.float32(0), np.float32(0), tok)
+                                np.float32(0), np.float32(0), get_num_threads(), tok)
                     kt.col2im_add_f32(cols, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, in_h, in_w, r0, r1,
                                       bg, r0 == 0, og)
         return (apply_epilogue(out, epilogue, residual),)
@@ -468,3 +470,4 @@ def conv_nchwc_direct_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE)
     blocked micro-kernels over 14/7/4/1 output pixels x W output channels, bias fused; reorders NCHW <-> NCHWc
     itself (until the graph-level layout pass)."""
     return _kn.make_runner(cfg, platform.simd_width, w, b, epilogue)
+

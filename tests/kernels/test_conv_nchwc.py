@@ -58,10 +58,13 @@ def test_matches_ort(width, case, monkeypatch):
 
 @pytest.mark.parametrize("width", [8, 16])
 def test_all_tile_sizes_and_channel_tails(width, monkeypatch):
-    """Row widths 14+7+4+1+1 = 27 and 14*2 hit every micro-kernel; 37 / 19 channels leave block tails."""
+    """Row widths 7+7+7+4+1+1 = 27, 4*7 and 13 hit every pixel tile; 37 output channels leave a block tail, and
+    3, 5 and 8 blocks of output channels make groups of 3, 3+2 and 3+3+2 blocks (every block tile)."""
     monkeypatch.setenv("FASTCONV_SIMD_WIDTH", str(width))
     for ow, stride in ((27, 1), (28, 1), (13, 2)):
         _check((2, 37, 19, [3, 3], [stride, stride], [1, 1], [1, 1], [1, 1], [6, ow * stride], 1, 2, True))
+    for blocks in (3, 5, 8):
+        _check((2, 19, blocks * width - 3, [3, 3], [1, 1], [1, 1], [1, 1], [1, 1], [5, 11], 1, 2, True))
 
 
 def test_registered_and_supports():

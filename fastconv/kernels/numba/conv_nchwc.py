@@ -1385,10 +1385,32 @@ def conv_nchwc_direct_f32(xp, wp, bias, sh, sw, dh, dw, res, has_res, kind, alph
              sxw, wblk, os_ob, rf, has_res, kind, alpha, beta, w)
 
 
+@njit(cache=True, inline="always")
+def _pad_row(x, row, b, ch0, iy, pl, wd, c):
+    """row (Wp, c) = zero border + x[b, ch0:ch0+c, iy, :] interleaved; c a literal for constant trip counts."""
+    cv = min(c, x.shape[1] - ch0)
+    wpd = row.shape[0]
+    for j in range(pl):
+        for k in range(c):
+            row[j, k] = 0.0
+    for j in range(pl + wd, wpd):
+        for k in range(c):
+            row[j, k] = 0.0
+    if cv == c:
+        for j in range(wd):
+            for k in range(c):
+                row[pl + j, k] = x[b, ch0 + k, iy, j]
+    else:
+        for j in range(wd):
+            for k in range(c):
+                row[pl + j, k] = x[b, ch0 + k, iy, j] if k < cv else np.float32(0.0)
+
+
 @njit(cache=True, parallel=True, nogil=True)
 def pad_nchw_to_nchwc_f32(x, pt, pl, xp):
     """x (N, C, H, Wd) -> xp (N, ICb, Hp, Wp, c): x[n, b*c + k, y, j] at xp[n, b, pt + y, pl + j, k], zeros in
-    the border and in the channels past C. One task per padded row."""
+    the border and in the channels past C. One task per padded row; each output row is written contiguously
+    (the first version wrote it channel by channel, strided: 3-4x slower on 1x256x56x56)."""
     n_, ch, h, wd = x.shape
     icb, hp, wpd, c = xp.shape[1], xp.shape[2], xp.shape[3], xp.shape[4]
     for t in prange(n_ * icb * hp):
@@ -1401,16 +1423,12 @@ def pad_nchw_to_nchwc_f32(x, pt, pl, xp):
             for j in range(wpd):
                 for k in range(c):
                     row[j, k] = 0.0
+        elif c == 16:
+            _pad_row(x, row, b, ib * 16, iy, pl, wd, 16)
+        elif c == 8:
+            _pad_row(x, row, b, ib * 8, iy, pl, wd, 8)
         else:
-            cv = min(c, ch - ib * c)
-            for j in range(wpd):
-                if j < pl or j >= pl + wd or cv < c:
-                    for k in range(c):
-                        row[j, k] = 0.0
-            for k in range(cv):
-                xr = x[b, ib * c + k, iy]
-                for j in range(wd):
-                    row[pl + j, k] = xr[j]
+            _pad_row(x, row, b, ib * c, iy, pl, wd, c)
 
 
 def supports(cfg) -> bool:

@@ -471,3 +471,35 @@ def conv_nchwc_direct_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE)
     itself (until the graph-level layout pass)."""
     return _kn.make_runner(cfg, platform.simd_width, w, b, epilogue)
 
+
+# ---- depthwise convolution (fastconv/kernels/numba/conv_depthwise.py) ----
+# Priority 30: above conv_depthwise_direct_f32 (20), which stays the fallback for 3-D depthwise convs. The
+# module's NCHWc core (conv_depthwise_nchwc_f32) is not registered: behind per-call reorders it loses to the
+# NCHW kernel; it is the entry point for the layout pass.
+from fastconv.kernels.numba import conv_depthwise as _kd  # noqa: E402
+from fastconv.platform import Platform as _Platform  # noqa: E402
+
+
+@register_kernel("Conv", "conv_depthwise_nchw_f32", priority=30, supports=lambda cfg, platform: _kd.supports(cfg))
+def conv_depthwise_nchw_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE):
+    """Depthwise 1-D/2-D conv (any multiplier, kernel, stride, dilation, pads) straight on NCHW: per channel
+    and band of rows, zero-bordered column-phase planes in L1, then 8-row x W-column register tiles (3x3 stride
+    1/2 generated with the weights in registers); bias and epilogue fused. Measurements against onnxruntime
+    (2026-11-24): see the module docstring."""
+    return _kd.make_runner(cfg, platform or _Platform.detect(), w, b, epilogue)
+
+
+# ---- first-layer ("stem") convolution (fastconv/kernels/numba/conv_stem.py) ----
+# Priority 8: above the NCHWc direct kernel (5), which pads 3 input channels to the block width; below the
+# pointwise (10) and depthwise (20, 30: they take C_in == 1 with group 1) kernels. The module's NCHWc-output
+# core (conv_stem_nchwc_f32) is not registered: it is the entry point for the layout pass.
+from fastconv.kernels.numba import conv_stem as _ks  # noqa: E402
+from fastconv.platform import Platform as _StemPlatform  # noqa: E402
+
+
+@register_kernel("Conv", "conv_stem_nchw_f32", priority=8, supports=lambda cfg, platform: _ks.supports(cfg))
+def conv_stem_nchw_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE):
+    """Dense 1-D/2-D conv with C_in <= 4 (RGB stems) straight from NCHW to NCHW: per run of output rows, the
+    input rows split into stride phases in a small ring buffer, then register tiles of 4 output channels x up
+    to 5 vectors of output pixels; bias and epilogue fused. Measurements: see the module docstring."""
+    return _ks.make_runner(cfg, (platform or _StemPlatform.detect()).simd_width, w, b, epilogue)

@@ -123,19 +123,13 @@ class _Fuser:
         return fused
 
     def fold_batchnorm(self, conv: Node, bn: Node) -> Node | None:
-        infos = self.infos
-        params = [infos[i].value if i else None for i in bn.inputs[1:5]]
-        w = infos[conv.inputs[1]].value
-        b_name = conv.inputs[2] if len(conv.inputs) > 2 else ""
-        b = infos[b_name].value if b_name else None
-        if any(p is None for p in params) or w is None or (b_name and b is None):
-            return None
-        if conv.op.epilogue.activation is not None or conv.op.epilogue.residual:
+        """y * a + (beta - mean * a) with a = scale / sqrt(var + eps), when all four parameters are constant."""
+        params = [self.infos[i].value if i else None for i in bn.inputs[1:5]]
+        if any(p is None for p in params):
             return None
         scale, beta, mean, var = (np.asarray(p, np.float64) for p in params)
         a = scale / np.sqrt(var + bn.op.epsilon)
-        b0 = 0.0 if b is None else b.astype(np.float64)
-        return self.with_weights(conv, bn, self.scale_weights(conv, w.astype(np.float64), a), (b0 - mean) * a + beta)
+        return self.fold_affine(conv, bn, a, beta - mean * a)
 
     def channel_vector(self, value: str, conv: Node) -> np.ndarray | None:
         """A constant operand broadcasting along the conv output's channel axis only, as a float64 (M,) vector."""
@@ -194,7 +188,7 @@ class _Fuser:
             return False
         ep = conv.op.epilogue
         fused = None
-        if nxt.op_type == "BatchNormalization" and nxt.inputs[0] == y:
+        if nxt.op_type == "BatchNormalization" and nxt.inputs[0] == y and ep.is_identity:
             fused = self.fold_batchnorm(conv, nxt)
         elif nxt.op_type in ("Mul", "Add", "Sum") and len(nxt.inputs) == 2 and ep.is_identity:
             other = nxt.inputs[1] if nxt.inputs[0] == y else nxt.inputs[0]

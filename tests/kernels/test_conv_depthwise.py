@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from numba import njit
 
+from fastconv.kernels.numba.codegen import generated_section
 from fastconv.kernels.numba import conv_depthwise as kd
 from fastconv.kernels.numba import layout
 from fastconv.kernels.numba.simd import width_token
@@ -185,9 +186,7 @@ def test_registered_and_selected():
 
 
 def test_generated_section_is_current():
-    with open(kd.__file__) as f:
-        src = f.read()
-    gen = src.split(kd._BEGIN, 1)[1].split(kd._END, 1)[0]
+    gen = generated_section(kd.__file__)
     assert gen == kd.emit_all(), "rerun `python -m fastconv.kernels.numba.conv_depthwise`"
 
 

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from numba import njit
 
+from fastconv.kernels.numba.codegen import generated_section
 from fastconv.kernels.numba import conv_nchwc as kn
 from fastconv.kernels.registry import kernels_for
 from tests.util import assert_matches_ort, rand, single_node_model
@@ -83,8 +84,7 @@ def test_registered_and_supports():
 
 
 def test_generated_section_is_current():
-    src = open(kn.__file__).read()
-    gen = src.split(kn._BEGIN, 1)[1].split(kn._END, 1)[0]
+    gen = generated_section(kn.__file__)
     assert gen == kn.emit_tiles(), "rerun `python -m fastconv.kernels.numba.conv_nchwc`"
 
 

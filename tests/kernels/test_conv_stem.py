@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from numba import njit
 
+from fastconv.kernels.numba.codegen import generated_section
 from fastconv.kernels.numba import conv_stem as ks
 from fastconv.kernels.numba.epilogue import NO_EPILOGUE
 from fastconv.kernels.registry import kernels_for, select_kernel
@@ -143,9 +144,7 @@ def test_registered_supports_and_chosen_for_rgb_stems():
 
 
 def test_generated_section_is_current():
-    with open(ks.__file__) as f:
-        src = f.read()
-    gen = src.split(ks._BEGIN, 1)[1].split(ks._END, 1)[0]
+    gen = generated_section(ks.__file__)
     assert gen == ks.emit_tiles(), "rerun `python -m fastconv.kernels.numba.conv_stem`"
 
 

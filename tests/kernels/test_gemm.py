@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import njit
 
+from fastconv.kernels.numba.codegen import generated_section
 from fastconv.kernels.numba import gemm as kg
 from fastconv.kernels.numba.simd import W16
 from tests.kernels.epilogue_ref import EPILOGUES, reference
@@ -49,8 +50,7 @@ def test_offsets_and_row_strides_write_only_their_band():
 
 
 def test_generated_section_is_current():
-    src = open(kg.__file__).read()
-    gen = src.split(kg._BEGIN, 1)[1].split(kg._END, 1)[0]
+    gen = generated_section(kg.__file__)
     assert gen == kg.emit_tiles(), "rerun `python -m fastconv.kernels.numba.gemm`"
 
 

@@ -13,7 +13,10 @@ import numpy as np
 from numba import get_num_threads
 
 from fastconv.graph.ir import TensorInfo
+from fastconv.kernels.numba import conv_depthwise as _kd
 from fastconv.kernels.numba import conv_general as kc
+from fastconv.kernels.numba import conv_nchwc as _kn
+from fastconv.kernels.numba import conv_stem as _ks
 from fastconv.kernels.numba import conv_transpose as kt
 from fastconv.kernels.numba import gemm as kg
 from fastconv.kernels.numba.epilogue import NO_EPILOGUE, Epilogue, apply_epilogue
@@ -195,9 +198,14 @@ class Conv(_WindowOp):
         return self._run_fused(conv_im2col_gemm_f32, x, w, b, r)
 
 
+def _platform(platform) -> Platform:
+    """Constant folding calls kernels without a platform: the host's."""
+    return platform or Platform.detect()
+
+
 def _simd_width(platform) -> int:
-    """The block width kernels use; constant folding calls kernels without a platform: the host's."""
-    return (platform or Platform.detect()).simd_width
+    """The block width kernels use."""
+    return _platform(platform).simd_width
 
 
 def _band(rows: int, row_len: int, k_rows: int, bound: int) -> int:
@@ -444,7 +452,6 @@ def convtranspose_gemm_col2im_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_E
 # ---- direct NCHWc convolution (fastconv/kernels/numba/conv_nchwc.py) ----
 # Priority 5: above im2col (measured 1.1-1.4x faster on ResNet-50 3x3 64->64 @56 and 256->256 @14, docs/KERNELS.md),
 # below the pointwise and depthwise kernels, which take their cases first.
-from fastconv.kernels.numba import conv_nchwc as _kn  # noqa: E402
 
 
 def _little_channel_padding(cfg: ConvConfig, platform) -> bool:
@@ -467,8 +474,8 @@ def _prefer_nchwc_direct(cfg: ConvConfig, platform) -> bool:
                  prefer=_prefer_nchwc_direct)
 def conv_nchwc_direct_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE):
     """Dense 1-D/2-D conv (group == 1): direct convolution in NCHWc with W = platform.simd_width, register-
-    blocked micro-kernels over 14/7/4/1 output pixels x W output channels, bias fused; reorders NCHW <-> NCHWc
-    itself (until the graph-level layout pass)."""
+    blocked micro-kernels over 7/4/1 output pixels x 1-3 blocks of W output channels, epilogue fused; reorders
+    NCHW <-> NCHWc itself (until the graph-level layout pass)."""
     return _kn.make_runner(cfg, platform.simd_width, w, b, epilogue)
 
 
@@ -476,8 +483,6 @@ def conv_nchwc_direct_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE)
 # Priority 30: above conv_depthwise_direct_f32 (20), which stays the fallback for 3-D depthwise convs. The
 # module's NCHWc core (conv_depthwise_nchwc_f32) is not registered: behind per-call reorders it loses to the
 # NCHW kernel; it is the entry point for the layout pass.
-from fastconv.kernels.numba import conv_depthwise as _kd  # noqa: E402
-from fastconv.platform import Platform as _Platform  # noqa: E402
 
 
 @register_kernel("Conv", "conv_depthwise_nchw_f32", priority=30, supports=lambda cfg, platform: _kd.supports(cfg))
@@ -486,15 +491,13 @@ def conv_depthwise_nchw_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGU
     and band of rows, zero-bordered column-phase planes in L1, then 8-row x W-column register tiles (3x3 stride
     1/2 generated with the weights in registers); bias and epilogue fused. Measurements against onnxruntime
     (2026-11-24): see the module docstring."""
-    return _kd.make_runner(cfg, platform or _Platform.detect(), w, b, epilogue)
+    return _kd.make_runner(cfg, _platform(platform), w, b, epilogue)
 
 
 # ---- first-layer ("stem") convolution (fastconv/kernels/numba/conv_stem.py) ----
 # Priority 8: above the NCHWc direct kernel (5), which pads 3 input channels to the block width; below the
 # pointwise (10) and depthwise (20, 30: they take C_in == 1 with group 1) kernels. The module's NCHWc-output
 # core (conv_stem_nchwc_f32) is not registered: it is the entry point for the layout pass.
-from fastconv.kernels.numba import conv_stem as _ks  # noqa: E402
-from fastconv.platform import Platform as _StemPlatform  # noqa: E402
 
 
 @register_kernel("Conv", "conv_stem_nchw_f32", priority=8, supports=lambda cfg, platform: _ks.supports(cfg))
@@ -502,4 +505,4 @@ def conv_stem_nchw_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE):
     """Dense 1-D/2-D conv with C_in <= 4 (RGB stems) straight from NCHW to NCHW: per run of output rows, the
     input rows split into stride phases in a small ring buffer, then register tiles of 4 output channels x up
     to 5 vectors of output pixels; bias and epilogue fused. Measurements: see the module docstring."""
-    return _ks.make_runner(cfg, (platform or _StemPlatform.detect()).simd_width, w, b, epilogue)
+    return _ks.make_runner(cfg, _simd_width(platform), w, b, epilogue)

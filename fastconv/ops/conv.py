@@ -462,12 +462,11 @@ def _little_channel_padding(cfg: ConvConfig, platform) -> bool:
 
 
 def _prefer_nchwc_direct(cfg: ConvConfig, platform) -> bool:
-    """Per-layer timings of Inception v1 (one-node models, 2 threads, 2026-11-24): the direct kernel beats
-    im2col + BLAS on most layers (1x1 convs with few output channels by up to 3x) but loses 25-60% on KxK
-    convs whose output rows are narrower than its 14-pixel tile (13x13 and 6x6 maps), and 2.6x on the
-    channel-padded RGB stem."""
-    narrow = cfg.kernel[1:] != (1, 1) and cfg.out_spatial[2] < 14
-    return not narrow and _little_channel_padding(cfg, platform)
+    """Not for channel-padded RGB stems (2.6x slower than im2col, measured on Inception v1; the stem kernel takes
+    C_in <= 4 anyway). Narrow rows are fine since the 7-pixel tile: one-node 3x3 layers vs onnxruntime
+    (bench/kernels.py, 2026-11-24, 1 / 2 threads): 512->512 @7x7 direct 0.92 / 0.81 vs im2col + GEMM 1.67;
+    48->192 @13x13 1.46 / 1.05 vs 1.72; 64->256 @13x13 1.44 / 0.97 vs 1.61."""
+    return _little_channel_padding(cfg, platform)
 
 
 @register_kernel("Conv", "conv_nchwc_direct_f32", priority=5, supports=lambda cfg, platform: _kn.supports(cfg),

@@ -129,7 +129,7 @@ def test_k7x3u_assembly_full_width_fma_no_spills():
     assert not [ln for ln in loop if re.search(r"\(%rsp\)", ln)], "spills:\n" + "\n".join(loop)
 
 
-def test_automatic_choice_avoids_channel_padded_stems_and_narrow_rows():
+def test_automatic_choice_avoids_channel_padded_stems_and_takes_narrow_rows():
     """The direct kernel can run these (supports, so overrides test it) but is not picked automatically."""
     from fastconv.kernels.registry import select_kernel
     from fastconv.ops.conv import ConvConfig
@@ -143,6 +143,7 @@ def test_automatic_choice_avoids_channel_padded_stems_and_narrow_rows():
 
     assert select_kernel("Conv", cfg(64, 64, 56, 3), platform).name == "conv_nchwc_direct_f32"
     assert select_kernel("Conv", cfg(3, 64, 56, 3), platform).name != "conv_nchwc_direct_f32"
-    assert select_kernel("Conv", cfg(128, 256, 13, 3), platform).name != "conv_nchwc_direct_f32"
+    assert select_kernel("Conv", cfg(128, 256, 13, 3), platform).name == "conv_nchwc_direct_f32"
+    assert select_kernel("Conv", cfg(512, 512, 7, 3), platform).name == "conv_nchwc_direct_f32"
     assert select_kernel("Conv", cfg(3, 64, 56, 3), platform, "conv_nchwc_direct_f32").name == \
         "conv_nchwc_direct_f32"

@@ -4,7 +4,7 @@
 
 Layers: every distinct Conv of ResNet-50 and SqueezeNet at 224x224 (taken from the planned light models of
 tests/models/zoo.py, with their real weight shapes and attributes), MobileNetV2-style depthwise 3x3 convs,
-a Gemm 1x2048 -> 1000 and a MaxPool 3x3 s2 on 1x64x112x112. Each becomes a one-node ONNX model (random
+a Gemm 1x2048 -> 1000, and every pooling node of ResNet-50 and SqueezeNet. Each becomes a one-node ONNX model (random
 weights of the real shape, ir_version 8). Both engines get the same input and intra-op thread count;
 onnxruntime runs with `session.force_spinning_stop`=1. After warm-up the engines alternate every iteration
 (order flipped each pair); the median is reported. Big layers get fewer iterations (never below --min-iterations)
@@ -54,7 +54,7 @@ machine_description = _bench_module("models").machine_description
 
 GROUPS = ("dense3x3", "1x1", "depthwise", "stem", "gemm", "pool")
 GROUP_TITLES = {"dense3x3": "dense 3x3", "1x1": "1x1", "depthwise": "depthwise 3x3",
-                "stem": "stem (3 input channels: 7x7 s2, 3x3 s2)", "gemm": "Gemm", "pool": "MaxPool"}
+                "stem": "stem (3 input channels: 7x7 s2, 3x3 s2)", "gemm": "Gemm", "pool": "pooling"}
 # MobileNetV2 depthwise 3x3 blocks: (channels, input size, stride)
 DEPTHWISE = ((32, 112, 1), (96, 112, 2), (144, 56, 1), (144, 56, 2), (192, 28, 1), (384, 14, 1),
              (576, 14, 1), (576, 14, 2), (960, 7, 1))
@@ -95,29 +95,46 @@ def _conv_layer(source, x_shape, w_shape, attrs, has_bias):
             "w": list(w_shape), "bias": has_bias, "attrs": full, "macs": macs}
 
 
-def model_conv_layers(model: str) -> list[dict]:
+POOL_OPS = ("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool")
+
+
+def _pool_layer(model: str, op: str, x: tuple, y: tuple, attrs: dict) -> dict:
+    k = attrs.get("kernel_shape", x[2:])
+    geo = "" if op.startswith("Global") else (
+        f" k{'x'.join(map(str, k))} s{'x'.join(map(str, attrs.get('strides', [1] * len(k))))}"
+        + (" ceil" if attrs.get("ceil_mode") else ""))
+    name = f"{op} {'x'.join(map(str, x[1:]))} -> {'x'.join(map(str, y[1:]))}{geo}"
+    # "MACs" of a pool: taps folded (kernel volume per output)
+    return {"op": op, "group": "pool", "sources": [model], "name": name, "x": list(x), "w": None, "bias": False,
+            "attrs": dict(attrs), "macs": int(np.prod(y)) * int(np.prod(k))}
+
+
+def model_layers(model: str) -> list[dict]:
+    """Every Conv and pooling node of the planned model (after folding and fusion), as one-node layers."""
     sess = fastconv.InferenceSession(zoo.light_model_path(model))
     plan = next(iter(sess._executors.values())).plan
     layers = []
     for step in plan.steps:
         node = step.node
-        if node.op_type != "Conv":
-            continue
         x = tuple(plan.infos[node.inputs[0]].shape)
-        w = tuple(plan.infos[node.inputs[1]].value.shape)
-        has_b = len(node.inputs) > 2 and bool(node.inputs[2])
-        layers.append(_conv_layer(model, x, w, dict(node.attrs), has_b))
+        if node.op_type == "Conv":
+            w = tuple(plan.infos[node.inputs[1]].value.shape)
+            has_b = len(node.inputs) > 2 and bool(node.inputs[2])
+            layers.append(_conv_layer(model, x, w, dict(node.attrs), has_b))
+        elif node.op_type in POOL_OPS:
+            layers.append(_pool_layer(model, node.op_type, x, tuple(plan.infos[node.outputs[0]].shape),
+                                      dict(node.attrs)))
     return layers
 
 
 def all_layers() -> list[dict]:
-    layers = model_conv_layers("resnet50") + model_conv_layers("squeezenet")
+    layers = model_layers("resnet50") + model_layers("squeezenet")
     for c, s, st in DEPTHWISE:
         layers.append(_conv_layer("mobilenetv2", (1, c, s, s), (c, 1, 3, 3),
                                   {"group": c, "strides": [st, st], "pads": [1, 1, 1, 1]}, True))
     distinct: dict = {}
     for ly in layers:
-        key = (ly["op"], tuple(ly["x"]), tuple(ly["w"]), ly["bias"], json.dumps(ly["attrs"], sort_keys=True))
+        key = (ly["op"], tuple(ly["x"]), tuple(ly["w"] or ()), ly["bias"], json.dumps(ly["attrs"], sort_keys=True))
         if key in distinct:
             distinct[key]["count"] += 1
             if ly["sources"][0] not in distinct[key]["sources"]:
@@ -128,10 +145,6 @@ def all_layers() -> list[dict]:
     out.append({"op": "Gemm", "group": "gemm", "sources": ["resnet50"], "name": "Gemm 1x2048 -> 1000",
                 "x": [1, 2048], "w": [1000, 2048], "bias": True, "attrs": {"transB": 1}, "macs": 2048 * 1000,
                 "count": 1})
-    out.append({"op": "MaxPool", "group": "pool", "sources": ["resnet50"],
-                "name": "MaxPool 64x112x112 -> 64x56x56 k3x3 s2", "x": [1, 64, 112, 112], "w": None,
-                "bias": False, "attrs": {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]},
-                "macs": 64 * 56 * 56 * 9, "count": 1})     # "MACs" of a pool: compares
     return out
 
 
@@ -206,7 +219,7 @@ def bench_layer(ly: dict, threads: int, iterations: int, min_iterations: int, wa
            "fastconv_ms": fc_ms, "onnxruntime_ms": ort_ms, "ratio": fc_ms / ort_ms, "rel_l2": rel,
            "iterations": n_iter, "fastconv_min_ms": float(np.min(times["fastconv"]) * 1e3),
            "onnxruntime_min_ms": float(np.min(times["onnxruntime"]) * 1e3)}
-    if ly["op"] != "MaxPool":
+    if ly["group"] != "pool":
         gflops = 2 * ly["macs"] / (fc_ms * 1e-3) / 1e9
         res["fastconv_gflops"] = gflops
         res["onnxruntime_gflops"] = 2 * ly["macs"] / (ort_ms * 1e-3) / 1e9
@@ -285,7 +298,7 @@ def markdown(layers, summary, machine, threads, started, peaks) -> str:
                 f"| {r['kernel']} | {r['fastconv_ms']:.3f} | {r['onnxruntime_ms']:.3f} | {r['ratio']:.2f} "
                 f"| {_f(r.get('fastconv_gflops'), '.1f')} | {_f(r.get('onnxruntime_gflops'), '.1f')} "
                 f"| {_f(None if frac is None else 100 * frac, '.0f')} | {r['iterations']} | {r['rel_l2']:.1e} |")
-    lines += ["", "Pool row: MMACs counts compares (9 per output); no GFLOP/s or peak fraction.", ""]
+    lines += ["", "Pool rows: MMACs counts the taps folded (kernel volume per output); no GFLOP/s or peak fraction.", ""]
     return "\n".join(lines)
 
 

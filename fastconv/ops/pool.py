@@ -13,10 +13,12 @@ import numpy as np
 
 from fastconv.graph.ir import TensorInfo
 from fastconv.kernels.numba import pool as kp
+from fastconv.kernels.numba import pool_simd as ks
 from fastconv.kernels.registry import register_kernel, select_kernel
 from fastconv.ops import _geometry as geo
 from fastconv.ops.base import F32, I64, Op, int_tuple
 from fastconv.ops.registry import register_op
+from fastconv.platform import Platform
 
 MAXPOOL_DTYPES = frozenset(np.dtype(t) for t in (np.float32, np.int8, np.uint8))
 
@@ -179,6 +181,30 @@ def maxpool_ncdhw_direct(cfg: PoolConfig, platform):
     return run
 
 
+def _width(platform) -> int:
+    return (platform or Platform.detect()).simd_width
+
+
+def _simd_pool2d(cfg: PoolConfig, platform) -> bool:
+    """The SIMD pool kernels: 1-D and 2-D float32 windows, MaxPool without Indices."""
+    return cfg.rank <= 2 and cfg.dtype == "float32" and not cfg.with_indices
+
+
+@register_kernel("MaxPool", "maxpool2d_nchw_simd_f32", priority=10, supports=_simd_pool2d)
+def maxpool2d_nchw_simd_f32(cfg: PoolConfig, platform):
+    """MaxPool straight on NCHW: column folds, stride split, row folds on SIMD vectors along the rows (any
+    kernel, stride, dilation, pads, ceil_mode). See kernels/numba/pool_simd.py."""
+    return ks.make_pool2d_nchw(cfg, _width(platform), avg=False)
+
+
+@register_kernel("MaxPool", "maxpool2d_nchwc_simd_f32", priority=5, supports=_simd_pool2d,
+                 prefer=lambda cfg, platform: False)
+def maxpool2d_nchwc_simd_f32(cfg: PoolConfig, platform):
+    """The NCHWc MaxPool behind reorders NCHW -> NCHWc -> NCHW: never chosen automatically (the reorders cost
+    more than the pool) until the layout pass hands it blocked buffers."""
+    return ks.make_pool2d_nchwc(cfg, _width(platform), avg=False)
+
+
 @register_op("AveragePool", since=1, until=22)
 class AveragePool(_Pool):
     """AveragePool-1/7/10/11/19/22: count_include_pad, ceil_mode, dilations (19+), auto_pad; float32."""
@@ -205,6 +231,19 @@ def avgpool_ncdhw_direct_f32(cfg: PoolConfig, platform):
         return (out.reshape(cfg.shape(x.shape)),)
 
     return run
+
+
+@register_kernel("AveragePool", "avgpool2d_nchw_simd_f32", priority=10, supports=_simd_pool2d)
+def avgpool2d_nchw_simd_f32(cfg: PoolConfig, platform):
+    """AveragePool straight on NCHW, as maxpool2d_nchw_simd_f32 with sums divided by the tap counts."""
+    return ks.make_pool2d_nchw(cfg, _width(platform), avg=True)
+
+
+@register_kernel("AveragePool", "avgpool2d_nchwc_simd_f32", priority=5, supports=_simd_pool2d,
+                 prefer=lambda cfg, platform: False)
+def avgpool2d_nchwc_simd_f32(cfg: PoolConfig, platform):
+    """The NCHWc AveragePool behind reorders; never chosen automatically (see maxpool2d_nchwc_simd_f32)."""
+    return ks.make_pool2d_nchwc(cfg, _width(platform), avg=True)
 
 
 @register_op("LpPool", since=2, until=22)
@@ -246,21 +285,69 @@ class _GlobalPool(Op):
         return [TensorInfo(F32, (*x.shape[:2], *([1] * (len(x.shape) - 2))))]
 
     def run(self, x):
-        flat = np.ascontiguousarray(x).reshape(*x.shape[:2], -1)
-        y = self.reduce(flat).astype(np.float32, copy=False)
-        return (y.reshape(*x.shape[:2], *([1] * (x.ndim - 2))),)
+        return _global_reduce(self.reduce, x)
+
+
+def _global_reduce(reduce, x):
+    """reduce over the flattened spatial axes of x (N, C, spatial...) -> (N, C, 1, ...)."""
+    y = reduce(np.ascontiguousarray(x).reshape(*x.shape[:2], -1)).astype(np.float32, copy=False)
+    return (y.reshape(*x.shape[:2], *([1] * (x.ndim - 2))),)
+
+
+@dataclass(frozen=True)
+class GlobalPoolConfig:
+    dtype: str
+    shape: tuple    # input shape (N, C, spatial...)
+    is_max: bool
+
+
+class _GlobalMeanMax(_GlobalPool):
+    is_max = False
+
+    def lower(self, inputs, outputs, ctx):
+        x = inputs[0]
+        cfg = GlobalPoolConfig(str(x.dtype), tuple(x.shape), self.is_max)
+        return select_kernel(self.op_type, cfg, ctx.platform, ctx.kernel_overrides.get(self.op_type)).build(
+            cfg, ctx.platform)
 
 
 @register_op("GlobalAveragePool", since=1, until=22)
-class GlobalAveragePool(_GlobalPool):
-    def reduce(self, x):
+class GlobalAveragePool(_GlobalMeanMax):
+    @staticmethod
+    def reduce(x):
         return x.mean(axis=-1, dtype=np.float32)
 
 
 @register_op("GlobalMaxPool", since=1, until=22)
-class GlobalMaxPool(_GlobalPool):
-    def reduce(self, x):
+class GlobalMaxPool(_GlobalMeanMax):
+    is_max = True
+
+    @staticmethod
+    def reduce(x):
         return x.max(axis=-1)
+
+
+def _global_numpy(cfg: GlobalPoolConfig, platform):
+    """numpy over the flattened spatial axes (any size, 0 included)."""
+    reduce = GlobalMaxPool.reduce if cfg.is_max else GlobalAveragePool.reduce
+
+    def run(x, *_):
+        return _global_reduce(reduce, x)
+
+    return run
+
+
+def _global_simd_ok(cfg: GlobalPoolConfig, platform) -> bool:
+    return cfg.dtype == "float32" and int(np.prod(cfg.shape[2:])) > 0
+
+
+for _op in ("GlobalAveragePool", "GlobalMaxPool"):
+    register_kernel(_op, "global_pool_numpy")(_global_numpy)
+    register_kernel(_op, "global_pool_nchw_simd_f32", priority=10, supports=_global_simd_ok)(
+        lambda cfg, platform: ks.make_global_pool_nchw(_width(platform), cfg.is_max))
+    register_kernel(_op, "global_pool_nchwc_simd_f32", priority=5, supports=_global_simd_ok,
+                    prefer=lambda cfg, platform: False)(
+        lambda cfg, platform: ks.make_global_pool_nchwc(_width(platform), cfg.is_max))
 
 
 @register_op("GlobalLpPool", since=2, until=22)

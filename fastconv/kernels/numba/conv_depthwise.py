@@ -66,8 +66,7 @@ from __future__ import annotations
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, prange, types
-from numba.core import cgutils
+from numba import njit, prange
 from numba.core.errors import TypingError
 from numba.extending import intrinsic
 
@@ -79,12 +78,15 @@ from fastconv.kernels.numba.simd import (
     W8,
     W16,
     SimdVec,
-    _width_of,
     lanes,
     vadd,
+    veven,
     vfma,
     vload,
+    vload_n,
+    vodd,
     vstore,
+    vstore_n,
     vzero,
     width_token,
 )
@@ -94,96 +96,6 @@ SCRATCH_FLOATS = 8192  # target size of one task's planes (32 KiB: two sets stay
 PARALLEL_FLOATS = 3_000_000  # floats moved (input + output) above which the prange driver runs: see parallel_pays
 _F32 = ir.FloatType()
 _I32 = ir.IntType(32)
-
-
-def _lane_mask(builder, count, width):
-    """<width x i1>: lane i is on when i < count (count an i64, any value)."""
-    cnt = builder.select(builder.icmp_signed(">", count, ir.Constant(count.type, width)),
-                         ir.Constant(count.type, width), count)
-    cnt = builder.select(builder.icmp_signed("<", cnt, ir.Constant(count.type, 0)), ir.Constant(count.type, 0), cnt)
-    vty = ir.VectorType(_I32, width)
-    splat = builder.shuffle_vector(builder.insert_element(ir.Constant(vty, ir.Undefined), builder.trunc(cnt, _I32),
-                                                          ir.Constant(_I32, 0)),
-                                   ir.Constant(vty, ir.Undefined), ir.Constant(vty, [0] * width))
-    return builder.icmp_signed("<", ir.Constant(vty, list(range(width))), splat)
-
-
-def _elem_ptr(context, builder, arrty, arr, offty, offset):
-    data = context.make_array(arrty)(context, builder, arr).data
-    return builder.gep(data, [context.cast(builder, offset, offty, types.intp)])
-
-
-def _check(arr, offset, count, what):
-    if not (isinstance(arr, types.Array) and arr.dtype == types.float32 and arr.layout == "C"):
-        raise TypingError(f"{what}: needs a C-contiguous float32 array, got {arr}")
-    if not (isinstance(offset, types.Integer) and isinstance(count, types.Integer)):
-        raise TypingError(f"{what}: offset and count must be integers, got {offset}, {count}")
-
-
-@intrinsic
-def _vload_n(typingctx, arr, offset, count, w):
-    """Lanes i < count of arr.flat[offset + i], zeros elsewhere (count may be <= 0 or > W). Masked-off lanes
-    touch no memory, so the caller only guarantees the first min(count, W) elements are in the array."""
-    _check(arr, offset, count, "_vload_n")
-    width = _width_of(w, "_vload_n")
-
-    def codegen(context, builder, sig, args):
-        ptr = _elem_ptr(context, builder, sig.args[0], args[0], sig.args[1], args[1])
-        mask = _lane_mask(builder, context.cast(builder, args[2], sig.args[2], types.int64), width)
-        vty = ir.VectorType(_F32, width)
-        fnty = ir.FunctionType(vty, [ptr.type, _I32, mask.type, vty])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, f"llvm.masked.load.v{width}f32.p0")
-        return builder.call(fn, [ptr, ir.Constant(_I32, 4), mask, ir.Constant(vty, None)])
-
-    return SimdVec(width)(arr, offset, count, w), codegen
-
-
-@intrinsic
-def _vstore_n(typingctx, arr, offset, v, count):
-    """arr.flat[offset + i] = v[i] for lanes i < count (count may be <= 0 or > W)."""
-    _check(arr, offset, count, "_vstore_n")
-    if not isinstance(v, SimdVec):
-        raise TypingError(f"_vstore_n: needs a SIMD vector, got {v}")
-    width = v.width
-
-    def codegen(context, builder, sig, args):
-        ptr = _elem_ptr(context, builder, sig.args[0], args[0], sig.args[1], args[1])
-        mask = _lane_mask(builder, context.cast(builder, args[3], sig.args[3], types.int64), width)
-        vty = ir.VectorType(_F32, width)
-        fnty = ir.FunctionType(ir.VoidType(), [vty, ptr.type, _I32, mask.type])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, f"llvm.masked.store.v{width}f32.p0")
-        builder.call(fn, [args[2], ptr, ir.Constant(_I32, 4), mask])
-        return context.get_dummy_value()
-
-    return types.none(arr, offset, v, count), codegen
-
-
-@intrinsic
-def _even(typingctx, a, b):
-    """Lanes 0, 2, 4, ... of the concatenation a ++ b (one vpermt2ps on AVX-512)."""
-    if not (isinstance(a, SimdVec) and a == b):
-        raise TypingError(f"_even: needs two SIMD vectors of one width, got {a}, {b}")
-    width = a.width
-
-    def codegen(context, builder, sig, args):
-        return builder.shuffle_vector(args[0], args[1], ir.Constant(ir.VectorType(_I32, width),
-                                                                      list(range(0, 2 * width, 2))))
-
-    return a(a, b), codegen
-
-
-@intrinsic
-def _odd(typingctx, a, b):
-    """Lanes 1, 3, 5, ... of the concatenation a ++ b."""
-    if not (isinstance(a, SimdVec) and a == b):
-        raise TypingError(f"_odd: needs two SIMD vectors of one width, got {a}, {b}")
-    width = a.width
-
-    def codegen(context, builder, sig, args):
-        return builder.shuffle_vector(args[0], args[1], ir.Constant(ir.VectorType(_I32, width),
-                                                                      list(range(1, 2 * width, 2))))
-
-    return a(a, b), codegen
 
 
 def _make_shift(k):
@@ -229,7 +141,7 @@ def _zero(sf, a, b, w):
     n = lanes(w)
     i = a
     while i < b:
-        _vstore_n(sf, i, z, b - i)
+        vstore_n(sf, i, z, b - i)
         i += n
 
 
@@ -271,9 +183,9 @@ def _fill(xf, xbase, h, wd, sh, sw, pt, oy0, hq, pq, pstride, phases, sf, sbase,
         if cnt <= n:  # one vector per row (small images): the mask is loop-invariant
             for i in range(i_lo, i_hi):
                 if src + n <= xf.size:
-                    _vstore_n(sf, dst, vload(xf, src, w), cnt)
+                    vstore_n(sf, dst, vload(xf, src, w), cnt)
                 else:
-                    _vstore_n(sf, dst, _vload_n(xf, src, cnt, w), cnt)
+                    vstore_n(sf, dst, vload_n(xf, src, cnt, w), cnt)
                 src += wd
                 dst += pq
         for i in range(i_lo, i_hi if cnt > n else i_lo):
@@ -283,9 +195,9 @@ def _fill(xf, xbase, h, wd, sh, sw, pt, oy0, hq, pq, pstride, phases, sf, sbase,
                 k += n
             if k < cnt:
                 if src + k + n <= xf.size:
-                    _vstore_n(sf, dst + k, vload(xf, src + k, w), cnt - k)
+                    vstore_n(sf, dst + k, vload(xf, src + k, w), cnt - k)
                 else:
-                    _vstore_n(sf, dst + k, _vload_n(xf, src + k, cnt - k, w), cnt - k)
+                    vstore_n(sf, dst + k, vload_n(xf, src + k, cnt - k, w), cnt - k)
             src += wd
             dst += pq
     elif sw == 2:
@@ -299,9 +211,9 @@ def _fill(xf, xbase, h, wd, sh, sw, pt, oy0, hq, pq, pstride, phases, sf, sbase,
         src = src0
         if cm <= n and wd <= n:  # a row in one vector (small images)
             for i in range(i_lo, i_hi):
-                lo = vload(xf, src, w) if src + n <= xf.size else _vload_n(xf, src, wd, w)
-                _vstore_n(sf, de, _even(lo, lo), ce)
-                _vstore_n(sf, do, _odd(lo, lo), co)
+                lo = vload(xf, src, w) if src + n <= xf.size else vload_n(xf, src, wd, w)
+                vstore_n(sf, de, veven(lo, lo), ce)
+                vstore_n(sf, do, vodd(lo, lo), co)
                 src += wd
                 de += pq
                 do += pq
@@ -311,10 +223,10 @@ def _fill(xf, xbase, h, wd, sh, sw, pt, oy0, hq, pq, pstride, phases, sf, sbase,
                     lo = vload(xf, src, w)
                     hi = vload(xf, src + n, w)
                 else:
-                    lo = _vload_n(xf, src, wd, w)
-                    hi = _vload_n(xf, src + n, wd - n, w)
-                _vstore_n(sf, de, _even(lo, hi), ce)
-                _vstore_n(sf, do, _odd(lo, hi), co)
+                    lo = vload_n(xf, src, wd, w)
+                    hi = vload_n(xf, src + n, wd - n, w)
+                vstore_n(sf, de, veven(lo, hi), ce)
+                vstore_n(sf, do, vodd(lo, hi), co)
                 src += wd
                 de += pq
                 do += pq
@@ -324,12 +236,12 @@ def _fill(xf, xbase, h, wd, sh, sw, pt, oy0, hq, pq, pstride, phases, sf, sbase,
                     lo = vload(xf, src + 2 * k, w)
                     hi = vload(xf, src + 2 * k + n, w)
                 else:
-                    lo = _vload_n(xf, src + 2 * k, wd - 2 * k, w)
-                    hi = _vload_n(xf, src + 2 * k + n, wd - 2 * k - n, w)
+                    lo = vload_n(xf, src + 2 * k, wd - 2 * k, w)
+                    hi = vload_n(xf, src + 2 * k + n, wd - 2 * k - n, w)
                 if k < ce:
-                    _vstore_n(sf, de + k, _even(lo, hi), ce - k)
+                    vstore_n(sf, de + k, veven(lo, hi), ce - k)
                 if k < co:
-                    _vstore_n(sf, do + k, _odd(lo, hi), co - k)
+                    vstore_n(sf, do + k, vodd(lo, hi), co - k)
             src += wd
             de += pq
             do += pq
@@ -381,12 +293,12 @@ def _emit_step_epilogue(a, rr):
         a(f"    p{i} = {_plus('o', _mul(i, 'ow'))}" if i == 0 else f"    p{i} = o + min({i}, nst - 1) * ow")
     a("    if has_res:")
     for i in range(rr):
-        a(f"        a{i} = vadd(a{i}, _vload_n(rf, p{i}, last, w))")
+        a(f"        a{i} = vadd(a{i}, vload_n(rf, p{i}, last, w))")
     a("    if kind != 0:")
     for i in range(rr):
         a(f"        a{i} = activate(a{i}, kind, alpha, beta)")
     for i in reversed(range(rr)):
-        a(f"    _vstore_n(of, p{i}, a{i}, last)")
+        a(f"    vstore_n(of, p{i}, a{i}, last)")
 
 
 def _emit_pair_epilogue(a, rr):
@@ -395,13 +307,13 @@ def _emit_pair_epilogue(a, rr):
         a(f"    p{i} = {_plus('o', _mul(i, 'ow'))}" if i == 0 else f"    p{i} = o + min({i}, nst - 1) * ow")
     a("    if has_res:")
     for i in range(rr):
-        a(f"        a{i} = vadd(a{i}, _pair(_vload_n(rf, p{i}, ow, w), _vload_n(rf, p{i} + cstep, ow, w)))")
+        a(f"        a{i} = vadd(a{i}, _pair(vload_n(rf, p{i}, ow, w), vload_n(rf, p{i} + cstep, ow, w)))")
     a("    if kind != 0:")
     for i in range(rr):
         a(f"        a{i} = activate(a{i}, kind, alpha, beta)")
     for i in reversed(range(rr)):
-        a(f"    _vstore_n(of, p{i}, a{i}, ow)")
-        a(f"    _vstore_n(of, p{i} + cstep, _shift8(a{i}, a{i}), ow)")
+        a(f"    vstore_n(of, p{i}, a{i}, ow)")
+        a(f"    vstore_n(of, p{i} + cstep, _shift8(a{i}, a{i}), ow)")
 
 
 def emit_step(name, taps, rr, sh=1, pair=False):
@@ -799,14 +711,14 @@ def _step_k3s1_r8(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, wt7
     p6 = o + min(6, nst - 1) * ow
     p7 = o + min(7, nst - 1) * ow
     if has_res:
-        a0 = vadd(a0, _vload_n(rf, p0, last, w))
-        a1 = vadd(a1, _vload_n(rf, p1, last, w))
-        a2 = vadd(a2, _vload_n(rf, p2, last, w))
-        a3 = vadd(a3, _vload_n(rf, p3, last, w))
-        a4 = vadd(a4, _vload_n(rf, p4, last, w))
-        a5 = vadd(a5, _vload_n(rf, p5, last, w))
-        a6 = vadd(a6, _vload_n(rf, p6, last, w))
-        a7 = vadd(a7, _vload_n(rf, p7, last, w))
+        a0 = vadd(a0, vload_n(rf, p0, last, w))
+        a1 = vadd(a1, vload_n(rf, p1, last, w))
+        a2 = vadd(a2, vload_n(rf, p2, last, w))
+        a3 = vadd(a3, vload_n(rf, p3, last, w))
+        a4 = vadd(a4, vload_n(rf, p4, last, w))
+        a5 = vadd(a5, vload_n(rf, p5, last, w))
+        a6 = vadd(a6, vload_n(rf, p6, last, w))
+        a7 = vadd(a7, vload_n(rf, p7, last, w))
     if kind != 0:
         a0 = activate(a0, kind, alpha, beta)
         a1 = activate(a1, kind, alpha, beta)
@@ -816,14 +728,14 @@ def _step_k3s1_r8(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, wt7
         a5 = activate(a5, kind, alpha, beta)
         a6 = activate(a6, kind, alpha, beta)
         a7 = activate(a7, kind, alpha, beta)
-    _vstore_n(of, p7, a7, last)
-    _vstore_n(of, p6, a6, last)
-    _vstore_n(of, p5, a5, last)
-    _vstore_n(of, p4, a4, last)
-    _vstore_n(of, p3, a3, last)
-    _vstore_n(of, p2, a2, last)
-    _vstore_n(of, p1, a1, last)
-    _vstore_n(of, p0, a0, last)
+    vstore_n(of, p7, a7, last)
+    vstore_n(of, p6, a6, last)
+    vstore_n(of, p5, a5, last)
+    vstore_n(of, p4, a4, last)
+    vstore_n(of, p3, a3, last)
+    vstore_n(of, p2, a2, last)
+    vstore_n(of, p1, a1, last)
+    vstore_n(of, p0, a0, last)
 
 
 
@@ -966,10 +878,10 @@ def _step_k3s1_r1(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, wt7
     a0 = vfma(v, wt8, a0)
     p0 = o
     if has_res:
-        a0 = vadd(a0, _vload_n(rf, p0, last, w))
+        a0 = vadd(a0, vload_n(rf, p0, last, w))
     if kind != 0:
         a0 = activate(a0, kind, alpha, beta)
-    _vstore_n(of, p0, a0, last)
+    vstore_n(of, p0, a0, last)
 
 
 
@@ -1224,14 +1136,14 @@ def _step_k3s1_pair(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, w
     p6 = o + min(6, nst - 1) * ow
     p7 = o + min(7, nst - 1) * ow
     if has_res:
-        a0 = vadd(a0, _pair(_vload_n(rf, p0, ow, w), _vload_n(rf, p0 + cstep, ow, w)))
-        a1 = vadd(a1, _pair(_vload_n(rf, p1, ow, w), _vload_n(rf, p1 + cstep, ow, w)))
-        a2 = vadd(a2, _pair(_vload_n(rf, p2, ow, w), _vload_n(rf, p2 + cstep, ow, w)))
-        a3 = vadd(a3, _pair(_vload_n(rf, p3, ow, w), _vload_n(rf, p3 + cstep, ow, w)))
-        a4 = vadd(a4, _pair(_vload_n(rf, p4, ow, w), _vload_n(rf, p4 + cstep, ow, w)))
-        a5 = vadd(a5, _pair(_vload_n(rf, p5, ow, w), _vload_n(rf, p5 + cstep, ow, w)))
-        a6 = vadd(a6, _pair(_vload_n(rf, p6, ow, w), _vload_n(rf, p6 + cstep, ow, w)))
-        a7 = vadd(a7, _pair(_vload_n(rf, p7, ow, w), _vload_n(rf, p7 + cstep, ow, w)))
+        a0 = vadd(a0, _pair(vload_n(rf, p0, ow, w), vload_n(rf, p0 + cstep, ow, w)))
+        a1 = vadd(a1, _pair(vload_n(rf, p1, ow, w), vload_n(rf, p1 + cstep, ow, w)))
+        a2 = vadd(a2, _pair(vload_n(rf, p2, ow, w), vload_n(rf, p2 + cstep, ow, w)))
+        a3 = vadd(a3, _pair(vload_n(rf, p3, ow, w), vload_n(rf, p3 + cstep, ow, w)))
+        a4 = vadd(a4, _pair(vload_n(rf, p4, ow, w), vload_n(rf, p4 + cstep, ow, w)))
+        a5 = vadd(a5, _pair(vload_n(rf, p5, ow, w), vload_n(rf, p5 + cstep, ow, w)))
+        a6 = vadd(a6, _pair(vload_n(rf, p6, ow, w), vload_n(rf, p6 + cstep, ow, w)))
+        a7 = vadd(a7, _pair(vload_n(rf, p7, ow, w), vload_n(rf, p7 + cstep, ow, w)))
     if kind != 0:
         a0 = activate(a0, kind, alpha, beta)
         a1 = activate(a1, kind, alpha, beta)
@@ -1241,22 +1153,22 @@ def _step_k3s1_pair(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, w
         a5 = activate(a5, kind, alpha, beta)
         a6 = activate(a6, kind, alpha, beta)
         a7 = activate(a7, kind, alpha, beta)
-    _vstore_n(of, p7, a7, ow)
-    _vstore_n(of, p7 + cstep, _shift8(a7, a7), ow)
-    _vstore_n(of, p6, a6, ow)
-    _vstore_n(of, p6 + cstep, _shift8(a6, a6), ow)
-    _vstore_n(of, p5, a5, ow)
-    _vstore_n(of, p5 + cstep, _shift8(a5, a5), ow)
-    _vstore_n(of, p4, a4, ow)
-    _vstore_n(of, p4 + cstep, _shift8(a4, a4), ow)
-    _vstore_n(of, p3, a3, ow)
-    _vstore_n(of, p3 + cstep, _shift8(a3, a3), ow)
-    _vstore_n(of, p2, a2, ow)
-    _vstore_n(of, p2 + cstep, _shift8(a2, a2), ow)
-    _vstore_n(of, p1, a1, ow)
-    _vstore_n(of, p1 + cstep, _shift8(a1, a1), ow)
-    _vstore_n(of, p0, a0, ow)
-    _vstore_n(of, p0 + cstep, _shift8(a0, a0), ow)
+    vstore_n(of, p7, a7, ow)
+    vstore_n(of, p7 + cstep, _shift8(a7, a7), ow)
+    vstore_n(of, p6, a6, ow)
+    vstore_n(of, p6 + cstep, _shift8(a6, a6), ow)
+    vstore_n(of, p5, a5, ow)
+    vstore_n(of, p5 + cstep, _shift8(a5, a5), ow)
+    vstore_n(of, p4, a4, ow)
+    vstore_n(of, p4 + cstep, _shift8(a4, a4), ow)
+    vstore_n(of, p3, a3, ow)
+    vstore_n(of, p3 + cstep, _shift8(a3, a3), ow)
+    vstore_n(of, p2, a2, ow)
+    vstore_n(of, p2 + cstep, _shift8(a2, a2), ow)
+    vstore_n(of, p1, a1, ow)
+    vstore_n(of, p1 + cstep, _shift8(a1, a1), ow)
+    vstore_n(of, p0, a0, ow)
+    vstore_n(of, p0 + cstep, _shift8(a0, a0), ow)
 
 
 
@@ -1519,14 +1431,14 @@ def _step_k3s2_r8(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, wt7
     p6 = o + min(6, nst - 1) * ow
     p7 = o + min(7, nst - 1) * ow
     if has_res:
-        a0 = vadd(a0, _vload_n(rf, p0, last, w))
-        a1 = vadd(a1, _vload_n(rf, p1, last, w))
-        a2 = vadd(a2, _vload_n(rf, p2, last, w))
-        a3 = vadd(a3, _vload_n(rf, p3, last, w))
-        a4 = vadd(a4, _vload_n(rf, p4, last, w))
-        a5 = vadd(a5, _vload_n(rf, p5, last, w))
-        a6 = vadd(a6, _vload_n(rf, p6, last, w))
-        a7 = vadd(a7, _vload_n(rf, p7, last, w))
+        a0 = vadd(a0, vload_n(rf, p0, last, w))
+        a1 = vadd(a1, vload_n(rf, p1, last, w))
+        a2 = vadd(a2, vload_n(rf, p2, last, w))
+        a3 = vadd(a3, vload_n(rf, p3, last, w))
+        a4 = vadd(a4, vload_n(rf, p4, last, w))
+        a5 = vadd(a5, vload_n(rf, p5, last, w))
+        a6 = vadd(a6, vload_n(rf, p6, last, w))
+        a7 = vadd(a7, vload_n(rf, p7, last, w))
     if kind != 0:
         a0 = activate(a0, kind, alpha, beta)
         a1 = activate(a1, kind, alpha, beta)
@@ -1536,14 +1448,14 @@ def _step_k3s2_r8(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, wt7
         a5 = activate(a5, kind, alpha, beta)
         a6 = activate(a6, kind, alpha, beta)
         a7 = activate(a7, kind, alpha, beta)
-    _vstore_n(of, p7, a7, last)
-    _vstore_n(of, p6, a6, last)
-    _vstore_n(of, p5, a5, last)
-    _vstore_n(of, p4, a4, last)
-    _vstore_n(of, p3, a3, last)
-    _vstore_n(of, p2, a2, last)
-    _vstore_n(of, p1, a1, last)
-    _vstore_n(of, p0, a0, last)
+    vstore_n(of, p7, a7, last)
+    vstore_n(of, p6, a6, last)
+    vstore_n(of, p5, a5, last)
+    vstore_n(of, p4, a4, last)
+    vstore_n(of, p3, a3, last)
+    vstore_n(of, p2, a2, last)
+    vstore_n(of, p1, a1, last)
+    vstore_n(of, p0, a0, last)
 
 
 
@@ -1689,10 +1601,10 @@ def _step_k3s2_r1(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, wt7
     a0 = vfma(v, wt7, a0)
     p0 = o
     if has_res:
-        a0 = vadd(a0, _vload_n(rf, p0, last, w))
+        a0 = vadd(a0, vload_n(rf, p0, last, w))
     if kind != 0:
         a0 = activate(a0, kind, alpha, beta)
-    _vstore_n(of, p0, a0, last)
+    vstore_n(of, p0, a0, last)
 
 
 
@@ -1999,14 +1911,14 @@ def _step_k3s2_pair(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, w
     p6 = o + min(6, nst - 1) * ow
     p7 = o + min(7, nst - 1) * ow
     if has_res:
-        a0 = vadd(a0, _pair(_vload_n(rf, p0, ow, w), _vload_n(rf, p0 + cstep, ow, w)))
-        a1 = vadd(a1, _pair(_vload_n(rf, p1, ow, w), _vload_n(rf, p1 + cstep, ow, w)))
-        a2 = vadd(a2, _pair(_vload_n(rf, p2, ow, w), _vload_n(rf, p2 + cstep, ow, w)))
-        a3 = vadd(a3, _pair(_vload_n(rf, p3, ow, w), _vload_n(rf, p3 + cstep, ow, w)))
-        a4 = vadd(a4, _pair(_vload_n(rf, p4, ow, w), _vload_n(rf, p4 + cstep, ow, w)))
-        a5 = vadd(a5, _pair(_vload_n(rf, p5, ow, w), _vload_n(rf, p5 + cstep, ow, w)))
-        a6 = vadd(a6, _pair(_vload_n(rf, p6, ow, w), _vload_n(rf, p6 + cstep, ow, w)))
-        a7 = vadd(a7, _pair(_vload_n(rf, p7, ow, w), _vload_n(rf, p7 + cstep, ow, w)))
+        a0 = vadd(a0, _pair(vload_n(rf, p0, ow, w), vload_n(rf, p0 + cstep, ow, w)))
+        a1 = vadd(a1, _pair(vload_n(rf, p1, ow, w), vload_n(rf, p1 + cstep, ow, w)))
+        a2 = vadd(a2, _pair(vload_n(rf, p2, ow, w), vload_n(rf, p2 + cstep, ow, w)))
+        a3 = vadd(a3, _pair(vload_n(rf, p3, ow, w), vload_n(rf, p3 + cstep, ow, w)))
+        a4 = vadd(a4, _pair(vload_n(rf, p4, ow, w), vload_n(rf, p4 + cstep, ow, w)))
+        a5 = vadd(a5, _pair(vload_n(rf, p5, ow, w), vload_n(rf, p5 + cstep, ow, w)))
+        a6 = vadd(a6, _pair(vload_n(rf, p6, ow, w), vload_n(rf, p6 + cstep, ow, w)))
+        a7 = vadd(a7, _pair(vload_n(rf, p7, ow, w), vload_n(rf, p7 + cstep, ow, w)))
     if kind != 0:
         a0 = activate(a0, kind, alpha, beta)
         a1 = activate(a1, kind, alpha, beta)
@@ -2016,22 +1928,22 @@ def _step_k3s2_pair(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, w
         a5 = activate(a5, kind, alpha, beta)
         a6 = activate(a6, kind, alpha, beta)
         a7 = activate(a7, kind, alpha, beta)
-    _vstore_n(of, p7, a7, ow)
-    _vstore_n(of, p7 + cstep, _shift8(a7, a7), ow)
-    _vstore_n(of, p6, a6, ow)
-    _vstore_n(of, p6 + cstep, _shift8(a6, a6), ow)
-    _vstore_n(of, p5, a5, ow)
-    _vstore_n(of, p5 + cstep, _shift8(a5, a5), ow)
-    _vstore_n(of, p4, a4, ow)
-    _vstore_n(of, p4 + cstep, _shift8(a4, a4), ow)
-    _vstore_n(of, p3, a3, ow)
-    _vstore_n(of, p3 + cstep, _shift8(a3, a3), ow)
-    _vstore_n(of, p2, a2, ow)
-    _vstore_n(of, p2 + cstep, _shift8(a2, a2), ow)
-    _vstore_n(of, p1, a1, ow)
-    _vstore_n(of, p1 + cstep, _shift8(a1, a1), ow)
-    _vstore_n(of, p0, a0, ow)
-    _vstore_n(of, p0 + cstep, _shift8(a0, a0), ow)
+    vstore_n(of, p7, a7, ow)
+    vstore_n(of, p7 + cstep, _shift8(a7, a7), ow)
+    vstore_n(of, p6, a6, ow)
+    vstore_n(of, p6 + cstep, _shift8(a6, a6), ow)
+    vstore_n(of, p5, a5, ow)
+    vstore_n(of, p5 + cstep, _shift8(a5, a5), ow)
+    vstore_n(of, p4, a4, ow)
+    vstore_n(of, p4 + cstep, _shift8(a4, a4), ow)
+    vstore_n(of, p3, a3, ow)
+    vstore_n(of, p3 + cstep, _shift8(a3, a3), ow)
+    vstore_n(of, p2, a2, ow)
+    vstore_n(of, p2 + cstep, _shift8(a2, a2), ow)
+    vstore_n(of, p1, a1, ow)
+    vstore_n(of, p1 + cstep, _shift8(a1, a1), ow)
+    vstore_n(of, p0, a0, ow)
+    vstore_n(of, p0 + cstep, _shift8(a0, a0), ow)
 
 
 
@@ -2130,14 +2042,14 @@ def _step_generic_r8(sf, s, pq, rs, pstride, offs, wk, w0, bv, of, o, ow, rf, ha
     p6 = o + min(6, nst - 1) * ow
     p7 = o + min(7, nst - 1) * ow
     if has_res:
-        a0 = vadd(a0, _vload_n(rf, p0, last, w))
-        a1 = vadd(a1, _vload_n(rf, p1, last, w))
-        a2 = vadd(a2, _vload_n(rf, p2, last, w))
-        a3 = vadd(a3, _vload_n(rf, p3, last, w))
-        a4 = vadd(a4, _vload_n(rf, p4, last, w))
-        a5 = vadd(a5, _vload_n(rf, p5, last, w))
-        a6 = vadd(a6, _vload_n(rf, p6, last, w))
-        a7 = vadd(a7, _vload_n(rf, p7, last, w))
+        a0 = vadd(a0, vload_n(rf, p0, last, w))
+        a1 = vadd(a1, vload_n(rf, p1, last, w))
+        a2 = vadd(a2, vload_n(rf, p2, last, w))
+        a3 = vadd(a3, vload_n(rf, p3, last, w))
+        a4 = vadd(a4, vload_n(rf, p4, last, w))
+        a5 = vadd(a5, vload_n(rf, p5, last, w))
+        a6 = vadd(a6, vload_n(rf, p6, last, w))
+        a7 = vadd(a7, vload_n(rf, p7, last, w))
     if kind != 0:
         a0 = activate(a0, kind, alpha, beta)
         a1 = activate(a1, kind, alpha, beta)
@@ -2147,14 +2059,14 @@ def _step_generic_r8(sf, s, pq, rs, pstride, offs, wk, w0, bv, of, o, ow, rf, ha
         a5 = activate(a5, kind, alpha, beta)
         a6 = activate(a6, kind, alpha, beta)
         a7 = activate(a7, kind, alpha, beta)
-    _vstore_n(of, p7, a7, last)
-    _vstore_n(of, p6, a6, last)
-    _vstore_n(of, p5, a5, last)
-    _vstore_n(of, p4, a4, last)
-    _vstore_n(of, p3, a3, last)
-    _vstore_n(of, p2, a2, last)
-    _vstore_n(of, p1, a1, last)
-    _vstore_n(of, p0, a0, last)
+    vstore_n(of, p7, a7, last)
+    vstore_n(of, p6, a6, last)
+    vstore_n(of, p5, a5, last)
+    vstore_n(of, p4, a4, last)
+    vstore_n(of, p3, a3, last)
+    vstore_n(of, p2, a2, last)
+    vstore_n(of, p1, a1, last)
+    vstore_n(of, p0, a0, last)
 
 
 
@@ -2266,10 +2178,10 @@ def _step_generic_r1(sf, s, pq, rs, pstride, offs, wk, w0, bv, of, o, ow, rf, ha
         a0 = vfma(vload(sf, x, w), wv, a0)
     p0 = o
     if has_res:
-        a0 = vadd(a0, _vload_n(rf, p0, last, w))
+        a0 = vadd(a0, vload_n(rf, p0, last, w))
     if kind != 0:
         a0 = activate(a0, kind, alpha, beta)
-    _vstore_n(of, p0, a0, last)
+    vstore_n(of, p0, a0, last)
 
 
 

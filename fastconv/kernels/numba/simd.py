@@ -24,7 +24,13 @@ Operations (a, b, c are vectors of one width; mixing widths is a typing error):
     vadd / vsub / vmul(a, b)  lane-wise
     vmax(a, b), vmin(a, b)    b if a < b else a (vmax) / b if a > b else a (vmin): a single maxps/minps.
                               A NaN in `a` propagates, a NaN in `b` does not: write vmax(x, vzero(w)) for Relu.
+    vmax_nan(a, b)            max that propagates a NaN from either side (maxps + unordered test + blend)
     vreduce_add(a)            horizontal sum as a float32 (pairwise tree over halves: fixed order)
+    vreduce_max(a)            horizontal max as a float32 (vmax_nan over halves: a NaN lane propagates)
+    vload_n(arr, off, n, w)   lanes i < n of arr.flat[off + i], zeros elsewhere; masked-off lanes touch no memory
+    vstore_n(arr, off, v, n)  arr.flat[off + i] = v[i] for lanes i < n only
+    vblend_n(a, b, n)         lanes i < n of a, the others of b
+    veven(a, b), vodd(a, b)   lanes 0, 2, 4, ... / 1, 3, 5, ... of a ++ b (the stride-2 split: one vpermt2ps)
 `arr` must be a C-contiguous float32 array of any rank (offsets are flat element offsets).
 vload/vstore do NO bounds check: the caller guarantees 0 <= offset and offset + w <= arr.size. Out-of-range
 accesses read garbage or corrupt memory silently; tail elements need a scalar loop or a padded buffer.
@@ -255,6 +261,9 @@ vmul = _binary("vmul", lambda bld, a, b: bld.fmul(a, b))
 # select(a < b, b, a) is exactly x86 maxps(b, a): one instruction, NaN in `a` propagates.
 vmax = _binary("vmax", lambda bld, a, b: bld.select(bld.fcmp_ordered("<", a, b), b, a))
 vmin = _binary("vmin", lambda bld, a, b: bld.select(bld.fcmp_ordered(">", a, b), b, a))
+# vmax(a, b), then b where b is NaN: a NaN on either side survives (pooling must not depend on fold order).
+vmax_nan = _binary("vmax_nan", lambda bld, a, b: bld.select(
+    bld.fcmp_unordered("uno", b, b), b, bld.select(bld.fcmp_ordered("<", a, b), b, a)))
 
 
 @intrinsic
@@ -277,6 +286,121 @@ def vreduce_add(typingctx, a):
 
 
 vdiv = _binary("vdiv", lambda bld, a, b: bld.fdiv(a, b))
+
+
+@intrinsic
+def vreduce_max(typingctx, a):
+    """Largest lane as a float32 (NaN if any lane is NaN): vmax_nan of upper and lower halves."""
+    _check_vecs("vreduce_max", a)
+
+    def codegen(context, builder, sig, args):
+        v = args[0]
+        n = v.type.count
+        while n > 1:
+            n //= 2
+            lo = builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(ir.IntType(32), n), list(range(n))))
+            hi = builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(ir.IntType(32), n),
+                                                          list(range(n, 2 * n))))
+            m = builder.select(builder.fcmp_ordered("<", lo, hi), hi, lo)
+            v = builder.select(builder.fcmp_unordered("uno", hi, hi), hi, m)
+        return builder.extract_element(v, ir.Constant(ir.IntType(32), 0))
+
+    return types.float32(a), codegen
+
+
+def _lane_mask(builder, count, width):
+    """<width x i1>: lane i is on when i < count (count an i64, any value)."""
+    cnt = builder.select(builder.icmp_signed(">", count, ir.Constant(count.type, width)),
+                         ir.Constant(count.type, width), count)
+    cnt = builder.select(builder.icmp_signed("<", cnt, ir.Constant(count.type, 0)), ir.Constant(count.type, 0), cnt)
+    vty = ir.VectorType(ir.IntType(32), width)
+    splat = builder.shuffle_vector(builder.insert_element(ir.Constant(vty, ir.Undefined),
+                                                          builder.trunc(cnt, ir.IntType(32)),
+                                                          ir.Constant(ir.IntType(32), 0)),
+                                   ir.Constant(vty, ir.Undefined), ir.Constant(vty, [0] * width))
+    return builder.icmp_signed("<", ir.Constant(vty, list(range(width))), splat)
+
+
+def _check_masked(arr, offset, count, what):
+    _check_array(arr, what)
+    if not (isinstance(offset, types.Integer) and isinstance(count, types.Integer)):
+        raise TypingError(f"{what}: offset and count must be integers, got {offset}, {count}")
+
+
+def _elem_ptr(context, builder, arrty, arr, offty, offset):
+    data = context.make_array(arrty)(context, builder, arr).data
+    return builder.gep(data, [context.cast(builder, offset, offty, types.intp)])
+
+
+@intrinsic
+def vload_n(typingctx, arr, offset, count, w):
+    """Lanes i < count of arr.flat[offset + i], zeros elsewhere (count may be <= 0 or > W). Masked-off lanes
+    touch no memory, so the caller only guarantees the first min(count, W) elements are in the array."""
+    _check_masked(arr, offset, count, "vload_n")
+    width = _width_of(w, "vload_n")
+
+    def codegen(context, builder, sig, args):
+        ptr = _elem_ptr(context, builder, sig.args[0], args[0], sig.args[1], args[1])
+        mask = _lane_mask(builder, context.cast(builder, args[2], sig.args[2], types.int64), width)
+        vty = ir.VectorType(_F32, width)
+        fnty = ir.FunctionType(vty, [ptr.type, ir.IntType(32), mask.type, vty])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, f"llvm.masked.load.v{width}f32.p0")
+        return builder.call(fn, [ptr, ir.Constant(ir.IntType(32), 4), mask, ir.Constant(vty, None)])
+
+    return SimdVec(width)(arr, offset, count, w), codegen
+
+
+@intrinsic
+def vstore_n(typingctx, arr, offset, v, count):
+    """arr.flat[offset + i] = v[i] for lanes i < count (count may be <= 0 or > W)."""
+    _check_masked(arr, offset, count, "vstore_n")
+    _check_vecs("vstore_n", v)
+    if not arr.mutable:
+        raise TypingError("vstore_n: the array is read-only")
+    width = v.width
+
+    def codegen(context, builder, sig, args):
+        ptr = _elem_ptr(context, builder, sig.args[0], args[0], sig.args[1], args[1])
+        mask = _lane_mask(builder, context.cast(builder, args[3], sig.args[3], types.int64), width)
+        vty = ir.VectorType(_F32, width)
+        fnty = ir.FunctionType(ir.VoidType(), [vty, ptr.type, ir.IntType(32), mask.type])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, f"llvm.masked.store.v{width}f32.p0")
+        builder.call(fn, [args[2], ptr, ir.Constant(ir.IntType(32), 4), mask])
+        return context.get_dummy_value()
+
+    return types.none(arr, offset, v, count), codegen
+
+
+@intrinsic
+def vblend_n(typingctx, a, b, count):
+    """Lanes i < count of a, the others of b (count may be <= 0 or > W)."""
+    _check_vecs("vblend_n", a, b)
+    if not isinstance(count, types.Integer):
+        raise TypingError(f"vblend_n: count must be an integer, got {count}")
+
+    def codegen(context, builder, sig, args):
+        mask = _lane_mask(builder, context.cast(builder, args[2], sig.args[2], types.int64), a.width)
+        return builder.select(mask, args[0], args[1])
+
+    return a(a, b, count), codegen
+
+
+def _deal(first):
+    def typer(typingctx, a, b):
+        _check_vecs(typer.__name__, a, b)
+
+        def codegen(context, builder, sig, args):
+            idx = list(range(first, 2 * a.width, 2))
+            return builder.shuffle_vector(args[0], args[1], ir.Constant(ir.VectorType(ir.IntType(32), a.width), idx))
+
+        return a(a, b), codegen
+
+    typer.__name__ = "veven" if first == 0 else "vodd"
+    typer.__doc__ = f"Lanes {first}, {first + 2}, {first + 4}, ... of the concatenation a ++ b."
+    return intrinsic(typer)
+
+
+veven, vodd = _deal(0), _deal(1)
 
 # exp(x) = 2^n * p(r), n = round(x / ln 2), r = x - n ln 2 (ln 2 split in two for exactness), p the Cephes expf
 # polynomial (about 1 ulp on [-ln2/2, ln2/2]). 2^n is applied as 2^(n>>1) * 2^(n - (n>>1)), two factors built

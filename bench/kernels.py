@@ -4,7 +4,7 @@
 
 Layers: every distinct Conv of ResNet-50 and SqueezeNet at 224x224 (taken from the planned light models of
 tests/models/zoo.py, with their real weight shapes and attributes), MobileNetV2-style depthwise 3x3 convs,
-a Gemm 1x2048 -> 1000, and every pooling node of ResNet-50 and SqueezeNet. Each becomes a one-node ONNX model (random
+ShuffleNet's grouped 1x1 convs, a Gemm 1x2048 -> 1000, and every pooling node of ResNet-50 and SqueezeNet. Each becomes a one-node ONNX model (random
 weights of the real shape, ir_version 8). Both engines get the same input and intra-op thread count;
 onnxruntime runs with `session.force_spinning_stop`=1. After warm-up the engines alternate every iteration
 (order flipped each pair); the median is reported. Big layers get fewer iterations (never below --min-iterations)
@@ -52,8 +52,8 @@ def _bench_module(name: str):
 measured_peak_gflops = _bench_module("ceiling").measured_peak_gflops
 machine_description = _bench_module("models").machine_description
 
-GROUPS = ("dense3x3", "1x1", "depthwise", "stem", "gemm", "pool")
-GROUP_TITLES = {"dense3x3": "dense 3x3", "1x1": "1x1", "depthwise": "depthwise 3x3",
+GROUPS = ("dense3x3", "1x1", "grouped", "depthwise", "stem", "gemm", "pool")
+GROUP_TITLES = {"dense3x3": "dense 3x3", "1x1": "1x1", "grouped": "grouped (ShuffleNet 1x1, g4)", "depthwise": "depthwise 3x3",
                 "stem": "stem (3 input channels: 7x7 s2, 3x3 s2)", "gemm": "Gemm", "pool": "pooling"}
 # MobileNetV2 depthwise 3x3 blocks: (channels, input size, stride)
 DEPTHWISE = ((32, 112, 1), (96, 112, 2), (144, 56, 1), (144, 56, 2), (192, 28, 1), (384, 14, 1),
@@ -75,6 +75,8 @@ def _conv_layer(source, x_shape, w_shape, attrs, has_bias):
     ow = _out(w, kw, strides[1], pads[1], pads[3], dil[1])
     if group == c and cg == 1 and c > 1:
         grp = "depthwise"
+    elif group > 1:
+        grp = "grouped"
     elif c == 3:
         grp = "stem"
     elif kh == kw == 1:
@@ -129,6 +131,7 @@ def model_layers(model: str) -> list[dict]:
 
 def all_layers() -> list[dict]:
     layers = model_layers("resnet50") + model_layers("squeezenet")
+    layers += [ly for ly in model_layers("shufflenet") if ly["group"] == "grouped"]
     for c, s, st in DEPTHWISE:
         layers.append(_conv_layer("mobilenetv2", (1, c, s, s), (c, 1, 3, 3),
                                   {"group": c, "strides": [st, st], "pads": [1, 1, 1, 1]}, True))

@@ -269,8 +269,8 @@ def conv_im2col_gemm_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE):
                     cols = buf[:k_rows * (r1 - r0) * ow].reshape(k_rows, (r1 - r0) * ow)
                     kc.im2col_rows_f32(xg, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, oh, ow, r0, r1, cols)
                     kg.gemm_f32(pa.panels, mg, buf, 0, 0, (r1 - r0) * ow, of, (n * m + gi * mg) * p + r0 * ow, 0,
-                                p, (r1 - r0) * ow, 1, pa.bias, res, epilogue.residual, kind, alpha, beta,
-                                get_num_threads(), tok)
+                                p, (r1 - r0) * ow, 1, 1, 0, 0, pa.bias, res, epilogue.residual, kind, alpha,
+                                beta, get_num_threads(), tok)
         return (out,)
 
     return run
@@ -279,12 +279,12 @@ def conv_im2col_gemm_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE):
 @register_kernel("Conv", "conv_pointwise_gemm_f32", priority=10, supports=lambda cfg, platform: cfg.pointwise)
 def conv_pointwise_gemm_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE):
     """1x1, stride 1, no padding: the NCHW input already is GEMM's B (channels x pixels) and the NCHW output
-    its C: one packed SIMD GEMM per group over the whole batch, bias and epilogue fused, no copies."""
+    its C: one packed SIMD GEMM call over every image and group, bias and epilogue fused, no copies."""
     g, m, c = cfg.group, cfg.out_channels, cfg.in_channels
     mg, cg = m // g, c // g
     w3 = np.asarray(w, np.float32).reshape(g, mg, cg)
     b2 = None if b is None else np.asarray(b, np.float32).reshape(g, mg)
-    packed = [kg.PackedA(w3[gi], None if b2 is None else b2[gi]) for gi in range(g)]
+    pa = kg.PackedA(w3, b2)
     p = cfg.out_spatial[0] * cfg.out_spatial[1] * cfg.out_spatial[2]
     tok = kg.width_token(_simd_width(platform))
     kind, alpha, beta = epilogue.args
@@ -296,10 +296,8 @@ def conv_pointwise_gemm_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGU
         out = np.empty(cfg.output_shape, np.float32)
         of = out.reshape(-1)
         res = kg.NO_RESIDUAL if not epilogue.residual else np.ascontiguousarray(residual, np.float32).reshape(-1)
-        for gi in range(g):
-            pa = packed[gi]
-            kg.gemm_f32(pa.panels, mg, xf, gi * cg * p, c * p, p, of, gi * mg * p, m * p, p, p, n_, pa.bias, res,
-                        epilogue.residual, kind, alpha, beta, get_num_threads(), tok)
+        kg.gemm_f32(pa.panels, mg, xf, 0, c * p, p, of, 0, m * p, p, p, n_, g, cg * p, mg * p, pa.bias, res,
+                    epilogue.residual, kind, alpha, beta, get_num_threads(), tok)
         return (out,)
 
     return run
@@ -440,7 +438,7 @@ def convtranspose_gemm_col2im_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_E
                     cols = buf[:mgk * (r1 - r0) * in_w].reshape(mgk, (r1 - r0) * in_w)
                     pa = packed[gi]
                     kg.gemm_f32(pa.panels, mgk, xf, (n * c + gi * cg) * p_in + r0 * in_w, 0, p_in, buf, 0, 0,
-                                (r1 - r0) * in_w, (r1 - r0) * in_w, 1, pa.bias, kg.NO_RESIDUAL, False, 0,
+                                (r1 - r0) * in_w, (r1 - r0) * in_w, 1, 1, 0, 0, pa.bias, kg.NO_RESIDUAL, False, 0,
                                 np.float32(0), np.float32(0), get_num_threads(), tok)
                     kt.col2im_add_f32(cols, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, in_h, in_w, r0, r1,
                                       bg, r0 == 0, og)

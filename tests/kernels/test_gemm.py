@@ -41,12 +41,37 @@ def test_offsets_and_row_strides_write_only_their_band():
     bf = rng.standard_normal(b_off + k * ldb).astype(np.float32)
     cf = np.full(c_off + m * ldc, -7.0, np.float32)
     pa = kg.PackedA(a)
-    kg.gemm_f32(pa.panels, m, bf, b_off, 0, ldb, cf, c_off, 0, ldc, n_cols, 1, pa.bias, kg.NO_RESIDUAL, False, 0,
-                np.float32(0), np.float32(0), 2, W16)
+    kg.gemm_f32(pa.panels, m, bf, b_off, 0, ldb, cf, c_off, 0, ldc, n_cols, 1, 1, 0, 0, pa.bias, kg.NO_RESIDUAL,
+                False, 0, np.float32(0), np.float32(0), 2, W16)
     bm = bf[b_off:].reshape(k, ldb)[:, :n_cols]
     cm = cf[c_off:].reshape(m, ldc)
     np.testing.assert_allclose(cm[:, :n_cols], a.astype(np.float64) @ bm, rtol=1e-5, atol=1e-5)
     assert (cm[:, n_cols:] == -7.0).all() and (cf[:c_off] == -7.0).all()
+
+
+@pytest.mark.parametrize("width", [8, 16])
+@settings(max_examples=25, deadline=None)
+@given(g=st.integers(1, 5), m=st.integers(1, 20), k=st.integers(1, 30), n=st.integers(1, 70), nb=st.integers(1, 3),
+       ep=st.sampled_from(EPILOGUES), threads=st.integers(1, 2), seed=st.integers(0, 2**16))
+def test_grouped_gemm_matches_float64(width, g, m, k, n, nb, ep, threads, seed):
+    """One gemm_f32 call over images and groups, as a grouped 1x1 conv makes it: B_tg = X[t, g*k:(g+1)*k],
+    C_tg = Y[t, g*m:(g+1)*m], each group with its own A and bias, residual and epilogue per element."""
+    from fastconv.kernels.numba.simd import width_token
+
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((g, m, k)).astype(np.float32)
+    bias = rng.standard_normal((g, m)).astype(np.float32)
+    x = rng.standard_normal((nb, g * k, n)).astype(np.float32)
+    r = rng.standard_normal((nb, g * m, n)).astype(np.float32)
+    y = np.full((nb, g * m, n), np.nan, np.float32)
+    pa = kg.PackedA(a, bias)
+    kind, alpha, beta = ep.args
+    kg.gemm_f32(pa.panels, m, x.reshape(-1), 0, g * k * n, n, y.reshape(-1), 0, g * m * n, n, n, nb, g, k * n, m * n,
+                pa.bias, r.reshape(-1) if ep.residual else kg.NO_RESIDUAL, ep.residual, kind, alpha, beta, threads,
+                width_token(width))
+    prod = np.einsum("gmk,bgkn->bgmn", a.astype(np.float64), x.reshape(nb, g, k, n)) + bias[None, :, :, None]
+    want = reference(prod.reshape(nb, g * m, n), ep, r)
+    np.testing.assert_allclose(y, want, rtol=1e-4, atol=3e-5)
 
 
 def test_generated_section_is_current():

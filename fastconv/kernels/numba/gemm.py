@@ -609,16 +609,21 @@ def _tile(mr, nv, ap, a0, b, b0, ldb, c, c0, ldc, kk, bias, m0, mvalid, rf, has_
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def gemm_f32(ap, m, b, b_off, b_bstride, ldb, c, c_off, c_bstride, ldc, n_cols, nb, bias, res, has_res, kind,
-             alpha, beta, nthreads, w):
-    """For each of nb batch items t: C_t (m, n_cols) = act(A @ B_t + bias [+ R_t]).
+def gemm_f32(ap, m, b, b_off, b_bstride, ldb, c, c_off, c_bstride, ldc, n_cols, nb, ng, b_gstride, c_gstride, bias,
+             res, has_res, kind, alpha, beta, nthreads, w):
+    """For each of nb batch items t and ng groups g: C_tg (m, n_cols) = act(A_g @ B_tg + bias_g [+ R_tg]).
 
-    ap (Mq, K, MR) packed A (MR 6 or 1); b, c, res flat float32; B_t row k at b[b_off + t*b_bstride + k*ldb],
-    C_t row i at c[c_off + t*c_bstride + i*ldc] (R_t likewise in res when has_res); bias (Mq*MR,); nthreads:
-    numba.get_num_threads() of the caller (read outside: inside, it would make the function uncacheable)."""
+    ap (ng * Mq, K, MR): the groups' packed A stacked (MR 6 or 1); bias (ng * Mq * MR,) likewise; b, c, res flat
+    float32; B_tg row k at b[b_off + t*b_bstride + g*b_gstride + k*ldb], C_tg row i at
+    c[c_off + t*c_bstride + g*c_gstride + i*ldc] (R_tg likewise in res when has_res). All items and groups are
+    one parallel loop: a grouped 1x1 conv is one call (one call per group cost 3-10 us each in dispatch and
+    thread wake-up: ShuffleNet's layers are a few us of FMAs). nthreads: numba.get_num_threads() of the caller
+    (read outside: inside, it would make the function uncacheable)."""
     n = lanes(w)
     nv = 4 if n == 16 else 2
-    mq, kk, mr = ap.shape[0], ap.shape[1], ap.shape[2]
+    kk, mr = ap.shape[1], ap.shape[2]
+    mq = ap.shape[0] // ng
+    items = nb * ng
     apf = ap.reshape(-1)
     panel = nv * n
     full = n_cols // panel
@@ -628,18 +633,20 @@ def gemm_f32(ap, m, b, b_off, b_bstride, ldb, c, c_off, c_bstride, ldc, n_cols, 
     ncol_tasks = full + (1 if rem_vec else 0) + (1 if tail else 0)
     tail0 = n_cols - tail
     # the last `tail` (< W) columns: zero-padded copies of B (and R), results through a scratch C
-    bt = np.zeros((nb, kk, n), np.float32)
-    ct = np.empty((nb, mq * mr, n), np.float32)
-    rt = np.zeros((nb, mq * mr, n) if has_res else (1, 1, n), np.float32)
+    bt = np.zeros((items, kk, n), np.float32)
+    ct = np.empty((items, mq * mr, n), np.float32)
+    rt = np.zeros((items, mq * mr, n) if has_res else (1, 1, n), np.float32)
     if tail:
-        for t in range(nb):
+        for t in range(items):
+            bo = b_off + (t // ng) * b_bstride + (t % ng) * b_gstride
+            co = c_off + (t // ng) * c_bstride + (t % ng) * c_gstride
             for k in range(kk):
                 for j in range(tail):
-                    bt[t, k, j] = b[b_off + t * b_bstride + k * ldb + tail0 + j]
+                    bt[t, k, j] = b[bo + k * ldb + tail0 + j]
             if has_res:
                 for i in range(m):
                     for j in range(tail):
-                        rt[t, i, j] = res[c_off + t * c_bstride + i * ldc + tail0 + j]
+                        rt[t, i, j] = res[co + i * ldc + tail0 + j]
     btf = bt.reshape(-1)
     ctf = ct.reshape(-1)
     rtf = rt.reshape(-1)
@@ -648,7 +655,7 @@ def gemm_f32(ap, m, b, b_off, b_bstride, ldb, c, c_off, c_bstride, ldc, n_cols, 
     # cost: full panels, remainder, tail) for its own rows, and consecutive tasks share B's column panel.
     nchunk = max(1, min(nthreads, mq))
     qpc = (mq + nchunk - 1) // nchunk
-    for task in prange(nb * nchunk * ncol_tasks * qpc):
+    for task in prange(items * nchunk * ncol_tasks * qpc):
         t = task // (nchunk * ncol_tasks * qpc)
         r = task % (nchunk * ncol_tasks * qpc)
         chunk = r // (ncol_tasks * qpc)
@@ -656,22 +663,26 @@ def gemm_f32(ap, m, b, b_off, b_bstride, ldb, c, c_off, c_bstride, ldc, n_cols, 
         q = chunk * qpc + r % qpc
         if q >= mq:
             continue
+        gi = t % ng
+        bo = b_off + (t // ng) * b_bstride + gi * b_gstride
+        co = c_off + (t // ng) * c_bstride + gi * c_gstride
         m0 = q * mr
         mvalid = min(mr, m - m0)
-        a0 = q * kk * mr
+        a0 = (gi * mq + q) * kk * mr
         if cj < full or (cj == full and rem_vec):
             col = cj * panel
             tv = nv if cj < full else rem_vec
-            _tile(mr, tv, apf, a0, b, b_off + t * b_bstride + col, ldb, c, c_off + t * c_bstride + m0 * ldc + col,
-                  ldc, kk, bias, m0, mvalid, res, has_res, kind, alpha, beta, w)
+            _tile(mr, tv, apf, a0, b, bo + col, ldb, c, co + m0 * ldc + col, ldc, kk, bias, gi * mq * mr + m0,
+                  mvalid, res, has_res, kind, alpha, beta, w)
         else:
-            _tile(mr, 1, apf, a0, btf, t * kk * n, n, ctf, (t * mq * mr + m0) * n, n, kk, bias, m0, mvalid, rtf,
-                  has_res, kind, alpha, beta, w)
+            _tile(mr, 1, apf, a0, btf, t * kk * n, n, ctf, (t * mq * mr + m0) * n, n, kk, bias, gi * mq * mr + m0,
+                  mvalid, rtf, has_res, kind, alpha, beta, w)
     if tail:
-        for t in range(nb):
+        for t in range(items):
+            co = c_off + (t // ng) * c_bstride + (t % ng) * c_gstride
             for i in range(m):
                 for j in range(tail):
-                    c[c_off + t * c_bstride + i * ldc + tail0 + j] = ct[t, i, j]
+                    c[co + i * ldc + tail0 + j] = ct[t, i, j]
 
 
 def row_panel(m: int) -> int:
@@ -680,16 +691,20 @@ def row_panel(m: int) -> int:
 
 
 class PackedA:
-    """A (M, K) packed once for `gemm` (weights), with its bias padded to the panel rows."""
+    """A (M, K), or one A per group (G, M, K), packed once for `gemm_f32` (weights), with its bias (M,) or
+    (G, M) padded to the panel rows; groups stacked along the panels."""
 
     def __init__(self, a: np.ndarray, bias: np.ndarray | None = None):
         a = np.asarray(a, np.float32)
-        self.m, self.k = a.shape
+        a3 = a.reshape(-1, *a.shape[-2:])
+        self.groups, self.m, self.k = a3.shape
         self.mr = row_panel(self.m)
-        self.panels = layout.pack_gemm_a(a, self.mr)
-        self.bias = np.zeros(self.panels.shape[0] * self.mr, np.float32)
+        self.panels = np.concatenate([layout.pack_gemm_a(ag, self.mr) for ag in a3])
+        mq = self.panels.shape[0] // self.groups
+        self.bias = np.zeros((self.groups, mq * self.mr), np.float32)
         if bias is not None:
-            self.bias[:self.m] = np.asarray(bias, np.float32)
+            self.bias[:, :self.m] = np.asarray(bias, np.float32).reshape(self.groups, self.m)
+        self.bias = self.bias.reshape(-1)
 
 
 def gemm(pa: PackedA, b: np.ndarray, c: np.ndarray, width: int, epilogue: Epilogue = NO_EPILOGUE,
@@ -708,7 +723,7 @@ def gemm(pa: PackedA, b: np.ndarray, c: np.ndarray, width: int, epilogue: Epilog
             raise ValueError(f"gemm: residual of {res.size} values for C {c.shape}")
     kind, alpha, beta = epilogue.args
     gemm_f32(pa.panels, pa.m, b3.reshape(-1), 0, k * n_cols, n_cols, c3.reshape(-1), 0, pa.m * n_cols, n_cols,
-             n_cols, nb, pa.bias, res, epilogue.residual, kind, alpha, beta, get_num_threads(), width_token(width))
+             n_cols, nb, 1, 0, 0, pa.bias, res, epilogue.residual, kind, alpha, beta, get_num_threads(), width_token(width))
     return c
 
 

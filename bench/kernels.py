@@ -52,6 +52,11 @@ def _bench_module(name: str):
 measured_peak_gflops = _bench_module("ceiling").measured_peak_gflops
 machine_description = _bench_module("models").machine_description
 
+# A layer whose fastconv time with more threads exceeds OUTLIER x its time with the fewest is measured again
+# (both engines), once, and the JSON keeps the first median as remeasured_after_ms. On the shared 2-vCPU VM,
+# 2-3 random layers per full run showed a 1.2-1.9 ms fastconv median at 2 threads (0.03-0.5 ms at 1 thread)
+# that did not reproduce when the same layers were run again.
+OUTLIER = 3.0
 GROUPS = ("dense3x3", "1x1", "grouped", "depthwise", "stem", "gemm", "pool")
 GROUP_TITLES = {"dense3x3": "dense 3x3", "1x1": "1x1", "grouped": "grouped (ShuffleNet 1x1, g4)", "depthwise": "depthwise 3x3",
                 "stem": "stem (3 input channels: 7x7 s2, 3x3 s2)", "gemm": "Gemm", "pool": "pooling"}
@@ -298,10 +303,13 @@ def markdown(layers, summary, machine, threads, started, peaks) -> str:
             frac = r.get("fastconv_peak_fraction")
             lines.append(
                 f"| {ly['group']} | {ly['name']} | {ly['count']} | {'+'.join(ly['sources'])} | {ly['macs'] / 1e6:.1f} "
-                f"| {r['kernel']} | {r['fastconv_ms']:.3f} | {r['onnxruntime_ms']:.3f} | {r['ratio']:.2f} "
+                f"| {r['kernel']} | {r['fastconv_ms']:.3f}{' (r)' if 'remeasured_after_ms' in r else ''} "
+                f"| {r['onnxruntime_ms']:.3f} | {r['ratio']:.2f} "
                 f"| {_f(r.get('fastconv_gflops'), '.1f')} | {_f(r.get('onnxruntime_gflops'), '.1f')} "
                 f"| {_f(None if frac is None else 100 * frac, '.0f')} | {r['iterations']} | {r['rel_l2']:.1e} |")
-    lines += ["", "Pool rows: MMACs counts the taps folded (kernel volume per output); no GFLOP/s or peak fraction.", ""]
+    lines += ["", "Pool rows: MMACs counts the taps folded (kernel volume per output); no GFLOP/s or peak fraction.",
+              f"(r): measured again after a first fastconv median above {OUTLIER:g}x the 1-thread one (see OUTLIER in "
+              "bench/kernels.py; the first median is in the JSON as remeasured_after_ms).", ""]
     return "\n".join(lines)
 
 
@@ -348,6 +356,13 @@ def main(argv=None) -> int:
             try:
                 r = bench_layer(ly, t, iterations, args.min_iterations, args.warmup, args.budget, args.seed,
                                 overrides)
+                first = ly["results"].get(str(min(threads)))
+                if t > min(threads) and first and r["fastconv_ms"] > OUTLIER * first["fastconv_ms"]:
+                    # see OUTLIER: measure both engines again, keep the second, say so
+                    again = bench_layer(ly, t, iterations, args.min_iterations, args.warmup, args.budget,
+                                        args.seed, overrides)
+                    again["remeasured_after_ms"] = r["fastconv_ms"]
+                    r = again
                 ly["results"][str(t)] = r
                 print(f"{t}t {ly['name']:48s} {r['kernel'] or '-':22s} fastconv {r['fastconv_ms']:8.3f} ms  "
                       f"ORT {r['onnxruntime_ms']:8.3f} ms  ratio {r['ratio']:5.2f}  n {r['iterations']}", flush=True)

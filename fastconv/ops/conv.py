@@ -13,6 +13,7 @@ import numpy as np
 from numba import get_num_threads
 
 from fastconv.graph.ir import TensorInfo
+from fastconv.kernels.buffers import accepts_out, output, take
 from fastconv.kernels.numba import conv_depthwise as _kd
 from fastconv.kernels.numba import conv_general as kc
 from fastconv.kernels.numba import conv_nchwc as _kn
@@ -141,9 +142,11 @@ class _WindowOp(Op):
         b = inputs[2].value if has_b else None
         if w is not None and (not has_b or b is not None):
             run = kernel.build(cfg, ctx.platform, w, b, ep)  # weights packed once, here
+            if not getattr(run, "accepts_out", False):
+                return (lambda x, w, b, r: run(x, r)) if ep.residual else (lambda x, *_: run(x))
             if ep.residual:
-                return lambda x, w, b, r: run(x, r)
-            return lambda x, *_: run(x)
+                return accepts_out(lambda x, w, b, r, out=None: run(x, r, out=out))
+            return accepts_out(lambda x, *_, out=None: run(x, out=out))
         return lambda x, w, b=None, r=None: kernel.build(cfg, ctx.platform, w, b, ep)(x, r)
 
     def _run_fused(self, build, x, w, b, r):
@@ -252,14 +255,15 @@ def conv_im2col_gemm_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE):
     tok = kg.width_token(width)
     kind, alpha, beta = epilogue.args
 
-    def run(x, residual=None):
+    @accepts_out
+    def run(x, residual=None, out=None):
         x = np.ascontiguousarray(x, np.float32)
         n_ = x.shape[0]
         xs = x.reshape(n_, *in_shape)
-        out = np.empty(cfg.output_shape, np.float32)
-        of = out.reshape(-1)
+        y = output(out, cfg.output_shape)
+        of = y.reshape(-1)
         res = kg.NO_RESIDUAL if not epilogue.residual else np.ascontiguousarray(residual, np.float32).reshape(-1)
-        buf = np.empty(k_rows * band * ow, np.float32)
+        buf = take("im2col", k_rows * band * ow)
         for n in range(n_):
             for gi in range(g):
                 xg = xs[n, gi * cg:(gi + 1) * cg]
@@ -271,7 +275,7 @@ def conv_im2col_gemm_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE):
                     kg.gemm_f32(pa.panels, mg, buf, 0, 0, (r1 - r0) * ow, of, (n * m + gi * mg) * p + r0 * ow, 0,
                                 p, (r1 - r0) * ow, 1, 1, 0, 0, pa.bias, res, epilogue.residual, kind, alpha,
                                 beta, get_num_threads(), tok)
-        return (out,)
+        return (y,)
 
     return run
 
@@ -289,16 +293,17 @@ def conv_pointwise_gemm_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGU
     tok = kg.width_token(_simd_width(platform))
     kind, alpha, beta = epilogue.args
 
-    def run(x, residual=None):
+    @accepts_out
+    def run(x, residual=None, out=None):
         x = np.ascontiguousarray(x, np.float32)
         n_ = x.shape[0]
         xf = x.reshape(-1)
-        out = np.empty(cfg.output_shape, np.float32)
-        of = out.reshape(-1)
+        y = output(out, cfg.output_shape)
+        of = y.reshape(-1)
         res = kg.NO_RESIDUAL if not epilogue.residual else np.ascontiguousarray(residual, np.float32).reshape(-1)
         kg.gemm_f32(pa.panels, mg, xf, 0, c * p, p, of, 0, m * p, p, p, n_, g, cg * p, mg * p, pa.bias, res,
                     epilogue.residual, kind, alpha, beta, get_num_threads(), tok)
-        return (out,)
+        return (y,)
 
     return run
 
@@ -422,13 +427,14 @@ def convtranspose_gemm_col2im_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_E
     band = col2im_band(cfg)
     out_shape = (m, *cfg.out_spatial)
 
-    def run(x, residual=None):
+    @accepts_out
+    def run(x, residual=None, out=None):
         x = np.ascontiguousarray(x, np.float32)
         n_ = x.shape[0]
         xf = x.reshape(-1)
-        out = np.empty(cfg.output_shape, np.float32)
-        o5 = out.reshape(n_, *out_shape)
-        buf = np.empty(mgk * band * in_w, np.float32)
+        y = output(out, cfg.output_shape)
+        o5 = y.reshape(n_, *out_shape)
+        buf = take("col2im", mgk * band * in_w)
         for n in range(n_):
             for gi in range(g):
                 og = o5[n, gi * mg:(gi + 1) * mg]
@@ -442,7 +448,7 @@ def convtranspose_gemm_col2im_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_E
                                 np.float32(0), np.float32(0), get_num_threads(), tok)
                     kt.col2im_add_f32(cols, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, in_h, in_w, r0, r1,
                                       bg, r0 == 0, og)
-        return (apply_epilogue(out, epilogue, residual),)
+        return (apply_epilogue(y, epilogue, residual),)
 
     return run
 

@@ -18,6 +18,7 @@ from fastconv.errors import FastconvError, InvalidModelError, UnsupportedError
 from fastconv.graph.ir import Graph, Node, TensorInfo
 from fastconv.ops.base import ValueRequired
 from fastconv.plan.fusion import fuse_into_convolutions
+from fastconv.plan.memory import MemoryPlan, plan_memory
 from fastconv.platform import Platform
 
 
@@ -29,6 +30,8 @@ class PlanContext:
     check_shapes: bool = bool(os.environ.get("FASTCONV_CHECK_SHAPES"))
     # BatchNorm folding and epilogue fusion into convolutions (fastconv/plan/fusion.py); off only to compare
     fuse: bool = True
+    # kernel outputs placed in a reused arena (fastconv/plan/memory.py); off only to compare
+    arena: bool = True
 
 
 class NeedsInputValues(UnsupportedError):
@@ -74,13 +77,14 @@ class Plan:
     frees: list[tuple[int, ...]]    # slots whose last reader is step i
     infos: dict[str, TensorInfo]    # every value's inferred dtype/shape (and data when constant)
     label: str = ""                 # the graph's name and input shapes, for messages
+    memory: MemoryPlan | None = None  # arena placement of kernel outputs (None: every step allocates)
 
 
 def _checked(fn: Callable, node: Node, expected: list[TensorInfo]) -> Callable:
     """Wrap a step so that its real outputs are compared with shape inference (tests turn this on)."""
 
-    def run(*args):
-        outs = fn(*args)
+    def run(*args, **kw):
+        outs = fn(*args, **kw)
         for k, (arr, info) in enumerate(zip(outs, expected)):
             if arr is None or info is None:
                 continue
@@ -89,6 +93,7 @@ def _checked(fn: Callable, node: Node, expected: list[TensorInfo]) -> Callable:
                                      f"computed {arr.dtype}{list(arr.shape)}")
         return outs
 
+    run.accepts_out = getattr(fn, "accepts_out", False)
     return run
 
 
@@ -139,7 +144,10 @@ def build_plan(graph: Graph, inputs: dict[str, TensorInfo], ctx: PlanContext) ->
         if ctx.check_shapes:
             fn = _checked(fn, node, out_infos)
         lowered.append((node, fn, out_infos))
-    return _assign_slots(graph, infos, lowered, inputs)
+    plan = _assign_slots(graph, infos, lowered, inputs)
+    if ctx.arena:
+        plan.memory = plan_memory(plan.steps, infos, plan.slot_names, plan.output_slots)
+    return plan
 
 
 def _assign_slots(graph, infos, lowered, inputs) -> Plan:

@@ -1,12 +1,13 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 """The executor's per-run loop, compiled: one pass over the plan's steps in topological order.
 
-Each step's callable receives its input arrays and returns a tuple of outputs; a slot is cleared as soon as
-its last reader has run so its buffer can be freed.
+Each step's callable receives its input arrays (and, when the memory plan gives it buffers, `out=` the tuple
+of arrays to write its outputs into) and returns a tuple of outputs; a slot is cleared as soon as its last
+reader has run.
 """
 
 
-def run_steps(list fns, list in_slots, list out_slots, list frees, list values):
+def run_steps(list fns, list in_slots, list out_slots, list frees, list values, list out_bufs):
     cdef Py_ssize_t i, k, j, n = len(fns)
     cdef tuple ins, outs_slots, free
     cdef list args
@@ -17,7 +18,11 @@ def run_steps(list fns, list in_slots, list out_slots, list frees, list values):
             j = <Py_ssize_t>ins[k]
             if j >= 0:
                 args[k] = values[j]
-        outs = fns[i](*args)
+        bufs = out_bufs[i]
+        if bufs is None:
+            outs = fns[i](*args)
+        else:
+            outs = fns[i](*args, out=bufs)
         outs_slots = <tuple>out_slots[i]
         for k in range(len(outs_slots)):
             j = <Py_ssize_t>outs_slots[k]

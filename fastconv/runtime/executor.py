@@ -1,6 +1,13 @@
 """Runs a Plan. The loop itself is the Cython `_executor.run_steps`; a pure-Python twin is used where the
-extension was not built (source checkouts, exotic platforms) and is tested against it."""
+extension was not built (source checkouts, exotic platforms) and is tested against it.
+
+Memory: kernel outputs the memory plan places (fastconv/plan/memory.py) live in an arena that is allocated
+once and reused by every later run, so a run allocates nothing for them. Each concurrent run takes its own
+arena from a pool (a second arena is created only while two runs overlap).
+"""
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
@@ -13,9 +20,10 @@ except ImportError:  # pragma: no cover - depends on the build
     _run_steps_compiled = None
 
 
-def run_steps_py(fns, in_slots, out_slots, frees, values):
-    for fn, ins, outs_slots, free in zip(fns, in_slots, out_slots, frees):
-        outs = fn(*[values[j] if j >= 0 else None for j in ins])
+def run_steps_py(fns, in_slots, out_slots, frees, values, out_bufs):
+    for fn, ins, outs_slots, free, bufs in zip(fns, in_slots, out_slots, frees, out_bufs):
+        args = [values[j] if j >= 0 else None for j in ins]
+        outs = fn(*args) if bufs is None else fn(*args, out=bufs)
         for k, j in enumerate(outs_slots):
             if j >= 0:
                 values[j] = outs[k]
@@ -25,6 +33,14 @@ def run_steps_py(fns, in_slots, out_slots, frees, values):
 
 run_steps = _run_steps_compiled or run_steps_py
 COMPILED = _run_steps_compiled is not None
+
+
+class _Arena:
+    """One arena's bytes and its per-step output views."""
+
+    def __init__(self, plan: Plan):
+        self.bytes = np.empty(plan.memory.arena_bytes, np.uint8)
+        self.outs = plan.memory.views(self.bytes, len(plan.steps))
 
 
 class Executor:
@@ -39,27 +55,64 @@ class Executor:
         self._loop = loop or run_steps
         self._const_outputs = {s for s in plan.output_slots
                                if plan.initial_values[s] is not None or s in plan.input_slots.values()}
-
+        self._no_bufs = [None] * len(self._fns)
+        self._arenas: list[_Arena] = []   # idle arenas
+        self._arena_lock = threading.Lock()
+        self.arenas_created = 0
         self.warm = False  # True once a run has gone through: every kernel compiled (or loaded from cache)
+
+    @property
+    def arena_bytes(self) -> int:
+        return self.plan.memory.arena_bytes if self.plan.memory is not None else 0
+
+    def _take_arena(self) -> _Arena | None:
+        if self.plan.memory is None or not self.plan.memory.buffers:
+            return None
+        with self._arena_lock:
+            if self._arenas:
+                return self._arenas.pop()
+            self.arenas_created += 1
+        return _Arena(self.plan)
+
+    def _give_back(self, arena: _Arena | None) -> None:
+        if arena is not None:
+            with self._arena_lock:
+                self._arenas.append(arena)
 
     def run(self, feeds: dict[str, np.ndarray], output_slots: list[int]) -> list[np.ndarray]:
         values = list(self.plan.initial_values)
         for name, arr in feeds.items():
             values[self.plan.input_slots[name]] = arr
-        if self.warm:
-            self._loop(self._fns, self._ins, self._outs, self._frees, values)
-        else:  # first run: kernels may be compiled now; step by step, with a progress bar while they are
-            with CompileWatch(len(self._fns), self.plan.label) as watch:
-                for k in range(len(self._fns)):
-                    run_steps_py(self._fns[k:k + 1], self._ins[k:k + 1], self._outs[k:k + 1], self._frees[k:k + 1],
-                                 values)
-                    watch.advance()
-            self.warm = True
-        results = []
-        for s in output_slots:
-            v = values[s]
-            # never hand out our constants or views of caller/constant memory
-            if s in self._const_outputs or v.base is not None or not v.flags.c_contiguous:
-                v = np.array(v, copy=True, order="C")
-            results.append(v)
+        arena = self._take_arena()
+        bufs = self._no_bufs if arena is None else arena.outs
+        try:
+            if self.warm:
+                self._loop(self._fns, self._ins, self._outs, self._frees, values, bufs)
+            else:  # first run: kernels may be compiled now; step by step, with a progress bar while they are
+                with CompileWatch(len(self._fns), self.plan.label) as watch:
+                    for k in range(len(self._fns)):
+                        run_steps_py(self._fns[k:k + 1], self._ins[k:k + 1], self._outs[k:k + 1],
+                                     self._frees[k:k + 1], values, bufs[k:k + 1])
+                        self._check_wrote_into(k, bufs[k], values)
+                        watch.advance()
+                self.warm = True
+            results = []
+            for s in output_slots:
+                v = values[s]
+                # never hand out our constants, views of caller/constant memory or of the arena
+                if s in self._const_outputs or v.base is not None or not v.flags.c_contiguous:
+                    v = np.array(v, copy=True, order="C")
+                results.append(v)
+        finally:
+            values = None
+            self._give_back(arena)
         return results
+
+    def _check_wrote_into(self, k: int, bufs, values) -> None:
+        """A step given buffers must return exactly them (the plan counts on it): checked on the first run."""
+        if bufs is None:
+            return
+        for idx, (buf, s) in enumerate(zip(bufs, self._outs[k])):
+            if buf is not None and s >= 0 and values[s] is not None and values[s] is not buf:
+                raise AssertionError(f"{self.plan.steps[k].node.label()}: output {idx} was not written into the "
+                                     f"planned buffer ({type(self._fns[k]).__name__} declares accepts_out)")

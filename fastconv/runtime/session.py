@@ -36,12 +36,12 @@ class InferenceSession:
     """
 
     def __init__(self, model, num_threads: int | None = None, *, base_dir: str | None = None,
-                 kernel_overrides: dict[str, str] | None = None, fuse: bool = True, warmup: bool = True,
-                 providers=None, sess_options=None):
+                 kernel_overrides: dict[str, str] | None = None, fuse: bool = True, arena: bool = True,
+                 warmup: bool = True, providers=None, sess_options=None):
         proto, _ = load_model_proto(model, base_dir)
         self._graph = import_model(proto)
         self.platform = Platform.detect(num_threads)
-        self._ctx = PlanContext(self.platform, dict(kernel_overrides or {}), fuse=fuse)
+        self._ctx = PlanContext(self.platform, dict(kernel_overrides or {}), fuse=fuse, arena=arena)
         self._executors: dict[tuple, Executor] = {}
         # Graph inputs whose values (not just shapes) decide output shapes, e.g. a Reshape's shape or
         # Resize's scales fed at run time: plans are keyed on their values too.
@@ -94,6 +94,19 @@ class InferenceSession:
         numba.set_num_threads(self.platform.num_threads)
         slots = [executor.plan.output_slots[self._output_index[n]] for n in output_names]
         return executor.run(feeds, slots)
+
+    def memory_info(self) -> dict:
+        """Memory of the plans made so far: per plan (input shapes), the arena holding kernel outputs (bytes),
+        what allocating each planned output separately would hold, the peak of live planned bytes, and how many
+        arenas exist (one per run that overlapped another)."""
+        info = {}
+        for key, ex in self._executors.items():
+            mp = ex.plan.memory
+            info[str(key[0])] = {"arena_bytes": ex.arena_bytes, "arenas": ex.arenas_created,
+                                 "planned_bytes": mp.planned_bytes if mp else 0,
+                                 "peak_live_bytes": mp.peak_live_bytes if mp else 0,
+                                 "planned_buffers": len(mp.buffers) if mp else 0}
+        return info
 
     def plan_for(self, shapes: dict[str, tuple]):
         """The plan used for these input shapes (built and cached on first use)."""

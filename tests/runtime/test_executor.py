@@ -101,7 +101,7 @@ def test_loop_releases_buffers_after_last_use(loop):
     x = np.arange(6, dtype=np.float32)
     rec.values = [x, None, None, None, None]
     fns, ins, outs, frees = rec.program()
-    LOOPS[loop](fns, ins, outs, frees, rec.values)
+    LOOPS[loop](fns, ins, outs, frees, rec.values, [None] * len(fns))
     assert rec.seen == [
         [True, False, False, False, False],
         [False, True, False, False, False],   # the input slot was cleared after its only reader
@@ -120,7 +120,7 @@ def test_twins_identical_on_hand_made_program():
     for name, loop in LOOPS.items():
         rec = Recorder()
         rec.values = [np.linspace(-1, 1, 7, dtype=np.float32), None, None, None, None]
-        loop(*rec.program(), rec.values)
+        loop(*rec.program(), rec.values, [None] * 4)
         results[name] = (rec.values[4], rec.seen, rec.alive)
     np.testing.assert_array_equal(results["cython"][0], results["python"][0])
     assert results["cython"][1:] == results["python"][1:]
@@ -133,11 +133,11 @@ def test_loop_propagates_step_errors(loop):
 
     values = [np.zeros(2), None]
     with pytest.raises(RuntimeError, match="step failed"):
-        LOOPS[loop]([boom], [(0,)], [(1,)], [()], values)
+        LOOPS[loop]([boom], [(0,)], [(1,)], [()], values, [None])
 
 
 @pytest.mark.parametrize("loop", list(LOOPS), ids=list(LOOPS))
 def test_loop_with_no_steps(loop):
     values = [np.ones(1)]
-    LOOPS[loop]([], [], [], [], values)
+    LOOPS[loop]([], [], [], [], values, [])
     assert values[0] is not None

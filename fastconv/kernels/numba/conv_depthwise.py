@@ -70,6 +70,7 @@ from numba import njit, prange
 from numba.core.errors import TypingError
 from numba.extending import intrinsic
 
+from fastconv.kernels.buffers import accepts_out, output
 from fastconv.kernels.numba import layout
 from fastconv.kernels.numba.codegen import regenerate
 from fastconv.kernels.numba.conv_nchwc import _bload
@@ -2582,20 +2583,21 @@ def make_runner(cfg, platform, w, b, epilogue=NO_EPILOGUE, parallel=None):
         parallel = threads > 1 and parallel_pays(cfg)
     ntasks_per_image = c * -(-oh // g[10])
 
-    def run(x, residual=None):
+    @accepts_out
+    def run(x, residual=None, out=None):
         n_ = x.shape[0]
         x4 = np.ascontiguousarray(x, np.float32).reshape(n_, c, h, wd)
-        out = np.empty(cfg.output_shape, np.float32)
+        y = output(out, cfg.output_shape)
         res = NO_RESIDUAL
         if epilogue.residual:
             res = np.ascontiguousarray(residual, np.float32)
-        o4 = out.reshape(n_, m, oh, ow)
+        o4 = y.reshape(n_, m, oh, ow)
         args = (x4, wk, bias, res, o4, g) + ((phases,) if offs is None else (offs, phases))
         if parallel:
             par_fn(*args, epilogue.residual, kind, alpha, beta, min(threads, n_ * ntasks_per_image))
         else:
             ser_fn(*args, epilogue.residual, kind, alpha, beta)
-        return (out,)
+        return (y,)
 
     return run
 

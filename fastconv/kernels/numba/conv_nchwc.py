@@ -26,6 +26,7 @@ from numba import get_num_threads, njit, prange, types
 from numba.core.errors import TypingError
 from numba.extending import intrinsic
 
+from fastconv.kernels.buffers import accepts_out, output, take_shaped
 from fastconv.kernels.numba import layout
 from fastconv.kernels.numba.codegen import regenerate
 from fastconv.kernels.numba.epilogue import NO_EPILOGUE, NO_RESIDUAL, activate
@@ -1456,19 +1457,22 @@ def make_runner(cfg, width: int, w, b, epilogue=NO_EPILOGUE):
 
     kind, alpha, beta = epilogue.args
 
-    def run(x, residual=None):
+    @accepts_out
+    def run(x, residual=None, out=None):
         n_ = x.shape[0]
-        xp = np.empty((n_, icb, hp, wpd, width), np.float32)
+        # the blocked copies live in per-thread scratch (kernels/buffers.py), not fresh arrays per call
+        xp = take_shaped("nchwc_in", (n_, icb, hp, wpd, width))
         pad_nchw_to_nchwc_f32(np.ascontiguousarray(x, np.float32).reshape(n_, c, h, wd), pt, pl, xp)
-        yc = np.empty((n_, ocb, oh, ow, width), np.float32)
+        yc = take_shaped("nchwc_out", (n_, ocb, oh, ow, width))
         res = NO_RESIDUAL
         if epilogue.residual:  # until layout propagation (issue 4) the residual arrives in NCHW
             res = layout.reorder_nchw_to_nchwc(np.ascontiguousarray(residual, np.float32).reshape(n_, m, oh, ow),
-                                               width)
+                                               width, out=take_shaped("nchwc_res", (n_, ocb, oh, ow, width)))
         conv_nchwc_direct_f32(xp, wp, bias, sh, sw, dh, dw, res, epilogue.residual, kind, alpha, beta, yc,
                               get_num_threads(), tok)
-        y = layout.reorder_nchwc_to_nchw(yc, m)
-        return (y.reshape(cfg.output_shape),)
+        y = output(out, cfg.output_shape)
+        layout.reorder_nchwc_to_nchw(yc, m, out=y.reshape(n_, m, oh, ow))
+        return (y,)
 
     return run
 

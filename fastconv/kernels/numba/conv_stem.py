@@ -62,6 +62,7 @@ from numba import njit, prange, types
 from numba.core.errors import TypingError
 from numba.extending import intrinsic
 
+from fastconv.kernels.buffers import accepts_out, output, take_shaped
 from fastconv.kernels.numba import layout
 from fastconv.kernels.numba.codegen import regenerate
 from fastconv.kernels.numba.conv_nchwc import _bload
@@ -2369,11 +2370,12 @@ def make_runner(cfg, width: int, w, b, epilogue=NO_EPILOGUE, blocks=None, mode="
     geo = geometry(cfg, width)
     kind, alpha, beta = epilogue.args
 
-    def run(x, residual=None):
+    @accepts_out
+    def run(x, residual=None, out=None):
         n_ = x.shape[0]
         x4 = np.ascontiguousarray(x, np.float32).reshape(n_, c, h, wd)
-        # y is allocated in its final shape and returned as is: a session copies outputs that are views
-        y = np.empty((n_, *cfg.output_shape[1:]), np.float32)
+        # y in its final shape, returned as is: a session copies outputs that are views
+        y = output(out, (n_, *cfg.output_shape[1:]))
         y4 = y.reshape(n_, m, oh, ow)
         rc = chunk_rows(n_, oh, numba.get_num_threads())
         res = NO_RESIDUAL
@@ -2386,7 +2388,7 @@ def make_runner(cfg, width: int, w, b, epilogue=NO_EPILOGUE, blocks=None, mode="
         if epilogue.residual:
             res = layout.reorder_nchw_to_nchwc(np.ascontiguousarray(residual, np.float32).reshape(n_, m, oh, ow),
                                                width)
-        yc = np.empty((n_, ocb, oh, ow, width), np.float32)
+        yc = take_shaped("nchwc_out", (n_, ocb, oh, ow, width))
         conv_stem_nchwc_f32(x4, kh, sh, sw, dh, pt, pl, *geo, rc, wp, bias, blocks, res, epilogue.residual,
                             kind, alpha, beta, yc, tok)
         layout.reorder_nchwc_to_nchw(yc, m, out=y4)

@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 from numba import get_num_threads, njit, prange
 
+from fastconv.kernels.buffers import accepts_out, output
 from fastconv.kernels.numba import layout
 from fastconv.kernels.numba.pool import _counts, _taps
 from fastconv.kernels.numba.simd import (
@@ -278,20 +279,22 @@ def make_pool2d_nchw(cfg, width: int, avg: bool):
     cy, cx = _divisors(cfg, width) if avg else (None, None)
     oh, ow = cfg.out_spatial[1:]
 
-    def run(x, *_):
+    @accepts_out
+    def run(x, *_, out=None):
         n_, c_ = x.shape[:2]
         xs = np.ascontiguousarray(x).reshape(n_ * c_, *cfg.in_spatial[1:])
-        out = np.empty((n_ * c_, oh, ow), np.float32)
+        y = output(out, cfg.shape(x.shape))
+        y3 = y.reshape(n_ * c_, oh, ow)
         chunks = _chunks(_moved(cfg, n_ * c_), n_ * c_ * oh)
         if avg and chunks > 1:
-            avgpool2d_nchw_f32(xs, out, prm, rows, taps, cy, cx, chunks, tok)
+            avgpool2d_nchw_f32(xs, y3, prm, rows, taps, cy, cx, chunks, tok)
         elif avg:
-            avgpool2d_nchw_serial_f32(xs, out, prm, rows, taps, cy, cx, tok)
+            avgpool2d_nchw_serial_f32(xs, y3, prm, rows, taps, cy, cx, tok)
         elif chunks > 1:
-            maxpool2d_nchw_f32(xs, out, prm, rows, taps, chunks, tok)
+            maxpool2d_nchw_f32(xs, y3, prm, rows, taps, chunks, tok)
         else:
-            maxpool2d_nchw_serial_f32(xs, out, prm, rows, taps, tok)
-        return (out.reshape(cfg.shape(x.shape)),)
+            maxpool2d_nchw_serial_f32(xs, y3, prm, rows, taps, tok)
+        return (y,)
 
     return run
 
@@ -475,16 +478,17 @@ def make_global_pool_nchw(width: int, is_max: bool):
     """Runner x (N, C, spatial...) float32 -> (N, C, 1, ...)."""
     tok = width_token(width)
 
-    def run(x, *_):
+    @accepts_out
+    def run(x, *_, out=None):
         n_, c_ = x.shape[:2]
         xs = np.ascontiguousarray(x).reshape(n_ * c_, -1)
-        out = np.empty(n_ * c_, np.float32)
+        y = output(out, (n_, c_, *([1] * (x.ndim - 2))))
         chunks = _chunks(xs.size, n_ * c_)
         if chunks > 1:
-            global_pool_nchw_f32(xs, out, is_max, chunks, tok)
+            global_pool_nchw_f32(xs, y.reshape(-1), is_max, chunks, tok)
         else:
-            global_pool_nchw_serial_f32(xs, out, is_max, tok)
-        return (out.reshape(n_, c_, *([1] * (x.ndim - 2))),)
+            global_pool_nchw_serial_f32(xs, y.reshape(-1), is_max, tok)
+        return (y,)
 
     return run
 

@@ -40,6 +40,7 @@ class InferenceSession:
                  warmup: bool = True, providers=None, sess_options=None):
         proto, _ = load_model_proto(model, base_dir)
         self._graph = import_model(proto)
+        del proto  # the graph holds the weights now: no third copy (proto + constants + packed) at planning
         self.platform = Platform.detect(num_threads)
         self._ctx = PlanContext(self.platform, dict(kernel_overrides or {}), fuse=fuse, arena=arena)
         self._executors: dict[tuple, Executor] = {}

@@ -3,8 +3,11 @@ Softmax / LogSoftmax. All keep the input's float dtype; constants are converted 
 from __future__ import annotations
 
 import numpy as np
+from numba import get_num_threads
 
 from fastconv.graph.ir import TensorInfo
+from fastconv.kernels.buffers import accepts_out, output
+from fastconv.kernels.numba.epilogue import Epilogue, channel_affine_f32
 from fastconv.ops.base import Op, same_as_input
 from fastconv.ops.elementwise import FLOAT, check_kind
 from fastconv.ops.registry import register_op, schema_version
@@ -77,6 +80,49 @@ class BatchNormalization(Op):
             a, b = self.affine(*params, inputs[0].dtype, len(inputs[0].shape))
         apply = self.apply
         return lambda x, *_: (apply(x, a, b),)
+
+
+class ChannelAffine(Op):
+    """Plan-time op (never in an ONNX file): y = act(x * scale[c] + shift[c]) along axis 1, float32, one pass.
+    fastconv/plan/fusion.py builds it from chains of BatchNormalization and Mul / Add / Sub / Div by
+    per-channel constants (and a following activation) that do not follow a convolution: DenseNet's
+    BN -> Mul -> Add -> Relu before each conv is four numpy passes with temporaries otherwise."""
+
+    op_type = "ChannelAffine"
+    domain = "ai.fastconv"
+    attributes = frozenset({"scale", "shift", "epilogue"})
+    PARALLEL_FLOATS = 100_000   # below: one thread (a parallel region costs more than the pass)
+
+    def parse(self, attrs):
+        self.scale = np.asarray(attrs["scale"], np.float32)
+        self.shift = np.asarray(attrs["shift"], np.float32)
+        self.epilogue = attrs.get("epilogue") or Epilogue()
+
+    def infer(self, inputs):
+        return same_as_input(inputs)
+
+    def _runner(self, shape):
+        n, c = shape[0], shape[1]
+        size = int(np.prod(shape[2:], dtype=np.int64))
+        kind, alpha, beta = self.epilogue.args
+        a, b = self.scale, self.shift
+        parallel = n * c * size >= self.PARALLEL_FLOATS
+
+        @accepts_out
+        def run(x, out=None):
+            y = output(out, shape)
+            chunks = max(1, min(get_num_threads(), n * c)) if parallel else 1
+            channel_affine_f32(np.ascontiguousarray(x, np.float32).reshape(n, c, size), a, b, kind, alpha, beta,
+                               y.reshape(n, c, size), chunks)
+            return (y,)
+
+        return run
+
+    def run(self, x):
+        return self._runner(tuple(x.shape))(x)
+
+    def lower(self, inputs, outputs, ctx):
+        return self._runner(tuple(inputs[0].shape))
 
 
 @register_op("InstanceNormalization")

@@ -54,6 +54,19 @@ def _activation(node: Node, infos) -> Epilogue | None:
     return None
 
 
+def _channel_vector(infos, value: str, y: str) -> np.ndarray | None:
+    """The constant `value` as a float64 (C,) vector when it broadcasts along the channel axis (1) of value `y`
+    only, else None."""
+    info, yi = infos[value], infos[y]
+    if info.value is None or info.dtype != np.float32 or len(info.shape) > len(yi.shape) or len(yi.shape) < 2:
+        return None
+    k = np.asarray(info.value).reshape((1,) * (len(yi.shape) - len(info.shape)) + tuple(info.shape))
+    m = yi.shape[1]
+    if k.shape[0] != 1 or k.shape[1] not in (1, m) or any(d != 1 for d in k.shape[2:]):
+        return None
+    return np.broadcast_to(k.reshape(-1).astype(np.float64), (m,))
+
+
 class _Fuser:
     def __init__(self, nodes: list[Node], infos: dict[str, TensorInfo], keep: set[str]):
         self.nodes = list(nodes)
@@ -133,15 +146,7 @@ class _Fuser:
 
     def channel_vector(self, value: str, conv: Node) -> np.ndarray | None:
         """A constant operand broadcasting along the conv output's channel axis only, as a float64 (M,) vector."""
-        info = self.infos[value]
-        y = self.infos[conv.outputs[0]]
-        if info.value is None or info.dtype != np.float32 or len(info.shape) > len(y.shape):
-            return None
-        k = np.asarray(info.value).reshape((1,) * (len(y.shape) - len(info.shape)) + tuple(info.shape))
-        m = y.shape[1]
-        if k.shape[0] != 1 or k.shape[1] not in (1, m) or any(d != 1 for d in k.shape[2:]):
-            return None
-        return np.broadcast_to(k.reshape(-1).astype(np.float64), (m,))
+        return _channel_vector(self.infos, value, conv.outputs[0])
 
     def fold_affine(self, conv: Node, node: Node, scale: np.ndarray | None, shift: np.ndarray | None) -> Node | None:
         """conv followed by y * scale or y + shift (per output channel): folded into W and B."""
@@ -236,3 +241,76 @@ def fuse_into_convolutions(nodes: list[Node], infos: dict[str, TensorInfo], grap
     """The planned node list with BatchNorm / residual Add / activations fused into Conv and ConvTranspose
     nodes (new Node objects; `node.fused_from` lists the original nodes each one replaces)."""
     return _Fuser(nodes, infos, graph_outputs).run()
+
+
+def _affine_step(node: Node, x: str, infos) -> tuple[np.ndarray, np.ndarray] | None:
+    """(scale, shift), float64 (C,), when `node` computes x * scale + shift per channel of value x with an
+    output of x's shape: BatchNormalization with constant parameters, Mul / Add by a per-channel constant (either
+    side), Sub / Div by one (x on the left)."""
+    if node.domain not in ("", "ai.onnx") or infos[x].dtype != np.float32 or len(infos[x].shape) < 2 or \
+            tuple(infos[node.outputs[0]].shape) != tuple(infos[x].shape):
+        return None
+    c = infos[x].shape[1]
+    if node.op_type == "BatchNormalization" and node.inputs[0] == x:
+        params = [infos[i].value if i else None for i in node.inputs[1:5]]
+        if any(p is None for p in params):
+            return None
+        scale, beta, mean, var = (np.asarray(p, np.float64).reshape(-1) for p in params)
+        a = scale / np.sqrt(var + node.op.epsilon)
+        return a, beta - mean * a
+    if node.op_type not in ("Mul", "Add", "Sub", "Div") or len(node.inputs) != 2 or node.inputs.count(x) != 1:
+        return None
+    other = node.inputs[1] if node.inputs[0] == x else node.inputs[0]
+    if node.op_type in ("Sub", "Div") and node.inputs[0] != x:
+        return None
+    vec = _channel_vector(infos, other, x)
+    if vec is None:
+        return None
+    ones, zeros = np.ones(c), np.zeros(c)
+    return {"Mul": (vec, zeros), "Add": (ones, vec), "Sub": (ones, -vec), "Div": (1.0 / vec, zeros)}[node.op_type]
+
+
+def fuse_channel_affine(nodes: list[Node], infos: dict[str, TensorInfo], graph_outputs: set[str]) -> list[Node]:
+    """Chains of per-channel affine ops (`_affine_step`) and an optional activation that the conv fusion left
+    (pre-activation blocks: DenseNet's BN -> Mul -> Add -> Relu) become one ChannelAffine node: one pass over
+    the tensor instead of one or two per op. A lone Mul / Add stays as it is (numpy does it in one pass)."""
+    from fastconv.ops.normalization import ChannelAffine
+
+    fz = _Fuser(nodes, infos, graph_outputs)
+    k = 0
+    while k < len(fz.nodes):
+        node = fz.nodes[k]
+        x = next((i for i in node.inputs[:2] if i and infos[i].value is None), None)
+        step = _affine_step(node, x, infos) if x else None
+        if step is None:
+            k += 1
+            continue
+        chain, (a, b), cur, act = [node], step, node.outputs[0], None
+        while (nxt := fz.sole_consumer(cur)) is not None:
+            more = _affine_step(nxt, cur, infos)
+            if more is not None:
+                a, b = a * more[0], b * more[0] + more[1]
+            elif nxt.inputs[0] == cur and nxt.domain in ("", "ai.onnx"):
+                act = _activation(nxt, infos)
+                if act is not None:
+                    chain.append(nxt)
+                break
+            else:
+                break
+            chain.append(nxt)
+            cur = nxt.outputs[0]
+        if len(chain) == 1 and node.op_type != "BatchNormalization":
+            k += 1
+            continue
+        last = chain[-1]
+        fused = Node("ChannelAffine", [x], list(last.outputs), {}, node.name, "ai.fastconv", node.opset)
+        fused.op = ChannelAffine.__new__(ChannelAffine)
+        fused.op.node, fused.op.opset = fused, node.opset
+        fused.op.parse({"scale": a.astype(np.float32), "shift": b.astype(np.float32),
+                        "epilogue": Epilogue(act.activation, act.alpha, act.beta) if act else None})
+        fused.fused_from = list(chain)
+        fz.nodes[fz.nodes.index(last)] = fused
+        for n in chain[:-1]:
+            fz.nodes.remove(n)
+        k = fz.nodes.index(fused) + 1
+    return fz.nodes

@@ -167,3 +167,51 @@ def test_decomposed_activation_not_fused_when_an_inner_value_is_read_elsewhere()
     nodes = [_conv("x", "c"), helper.make_node("Sigmoid", ["c"], ["g"]), helper.make_node("Mul", ["g", "c"], ["m"]),
              helper.make_node("Add", ["m", "g"], ["y"])]  # g also feeds the Add
     _check(nodes, steps=4, inits=inits)
+
+
+# ---- chains of per-channel affine ops not after a conv: ChannelAffine (fuse_channel_affine) ----
+
+
+def _vec(name, k, seed):
+    return {name: (rand(1, C, 1, 1, seed=seed) + (2.0 if k == "scale" else 0.0)).astype(np.float32)}
+
+
+@pytest.mark.parametrize("act", [None, "Relu", "Sigmoid", "LeakyRelu", "Clip"])
+def test_pre_activation_chain_is_one_pass(act):
+    """DenseNet's BN -> Mul -> Add -> Relu on a tensor no conv produced: one ChannelAffine step."""
+    inits = {**_inits(), **_vec("k", "scale", 3), **_vec("t", "shift", 4)}
+    nodes = [_bn("x", "n"), helper.make_node("Mul", ["k", "n"], ["m"]), helper.make_node("Add", ["m", "t"], ["a"])]
+    if act == "Clip":
+        nodes.append(helper.make_node("Clip", ["a", "lo", "hi"], ["y"]))
+    elif act == "LeakyRelu":
+        nodes.append(helper.make_node("LeakyRelu", ["a"], ["y"], alpha=0.2))
+    elif act:
+        nodes.append(helper.make_node(act, ["a"], ["y"]))
+    else:
+        nodes[-1] = helper.make_node("Add", ["m", "t"], ["y"])
+    plan = _check(nodes, steps=1, inits=inits)
+    node = plan.steps[0].node
+    assert node.op_type == "ChannelAffine" and len(node.fused_from) == len(nodes)
+    assert getattr(plan.steps[0].fn, "accepts_out", False)
+
+
+def test_sub_div_chain_and_a_lone_bn_fuse():
+    inits = {**_inits(), **_vec("k", "scale", 5), **_vec("t", "shift", 6)}
+    _check([helper.make_node("Sub", ["x", "t"], ["s1"]), helper.make_node("Div", ["s1", "k"], ["y"])], steps=1,
+           inits=inits)
+    plan = _check([_bn("x", "y")], steps=1)
+    assert plan.steps[0].node.op_type == "ChannelAffine"
+
+
+def test_affine_chains_that_must_not_fuse():
+    inits = {**_inits(), **_vec("k", "scale", 5), "full": rand(1, C, 11, 13, seed=9),
+             "t": rand(1, C, 1, 1, seed=6)}
+    # a lone per-channel Mul stays a Mul (numpy does it in one pass)
+    plan = _check([helper.make_node("Mul", ["x", "k"], ["y"])], steps=1, inits=inits)
+    assert plan.steps[0].node.op_type == "Mul"
+    # a constant that is not per-channel ends the chain; so does an intermediate graph output; k / x is no affine
+    _check([_bn("x", "n"), helper.make_node("Mul", ["n", "full"], ["y"])], steps=2, inits=inits)
+    plan = _check([_bn("x", "n"), helper.make_node("Relu", ["n"], ["y"])], steps=2, outputs=("y", "n"),
+                  inits=inits)
+    assert [s.node.op_type for s in plan.steps] == ["ChannelAffine", "Relu"]
+    _check([_bn("x", "n"), helper.make_node("Div", ["t", "n"], ["y"])], steps=2, inits=inits)

@@ -117,3 +117,43 @@ def test_concurrent_runs_take_separate_arenas():
     for i in range(8):
         np.testing.assert_array_equal(got[i], want[i % 4])
     assert 1 <= next(iter(sess._executors.values())).arenas_created <= 8
+
+
+def test_scratch_is_reused_grown_and_per_thread():
+    from fastconv.kernels import buffers
+
+    a = buffers.take("test_scratch", 100)
+    b = buffers.take("test_scratch", 50)
+    assert b.base is a.base or np.shares_memory(a, b)            # reused, not reallocated
+    c = buffers.take("test_scratch", 1000)
+    assert c.size == 1000 and buffers.take_shaped("test_scratch", (10, 10)).shape == (10, 10)
+    other = {}
+
+    def work():
+        other["buf"] = buffers.take("test_scratch", 100)
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    assert not np.shares_memory(other["buf"], c)                 # another thread, another buffer
+    assert buffers.held_bytes() >= 4000
+
+
+def test_runner_given_out_must_return_it():
+    """The first run checks that a step declaring accepts_out wrote into the planned buffer."""
+    from fastconv.kernels.buffers import accepts_out
+    from fastconv.runtime.executor import Executor
+
+    sess = fastconv.InferenceSession(make_model([helper.make_node("MaxPool", ["x"], ["p"], kernel_shape=[2, 2]),
+                                                  helper.make_node("Relu", ["p"], ["y"])],
+                                                 [("x", np.float32, [1, 2, 6, 6])], [("y", np.float32, None)]),
+                                     warmup=False)
+    plan = sess.plan_for({"x": (1, 2, 6, 6)})
+    assert plan.memory.buffers and plan.memory.buffers[0].step == 0
+    step = plan.steps[0]
+    good = step.fn
+    step.fn = accepts_out(lambda x, out=None: (np.asarray(good(x, out=None)[0]).copy(),))   # ignores `out`
+    with pytest.raises(AssertionError, match="planned buffer"):
+        Executor(plan).run({"x": rand(1, 2, 6, 6)}, plan.output_slots)
+    step.fn = good
+    Executor(plan).run({"x": rand(1, 2, 6, 6)}, plan.output_slots)

@@ -15,7 +15,21 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from fastconv.kernels.numba.simd import vadd, vbroadcast, vdiv, vexp, vload, vmax, vmin, vmul, vstore, vsub
+from fastconv.kernels.numba.simd import (
+    vadd,
+    vbroadcast,
+    vdiv,
+    vexp,
+    vfma,
+    vload,
+    vload_n,
+    vmax,
+    vmin,
+    vmul,
+    vstore,
+    vstore_n,
+    vsub,
+)
 
 # activation codes passed to kernels
 NONE, RELU, CLIP, LEAKY_RELU, HARD_SIGMOID, HARD_SWISH, SIGMOID, SILU, TANH = range(9)
@@ -125,3 +139,30 @@ def apply_epilogue(y: np.ndarray, epilogue: Epilogue, residual: np.ndarray | Non
             raise ValueError(f"residual shape {res.shape} != output shape {y.shape}")
     apply_epilogue_f32(y, res, epilogue.residual, *epilogue.args)
     return y
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _affine_planes(xf, of, a, b, c_, s, p0, p1, kind, alpha, beta):
+    for p in range(p0, p1):
+        c = p % c_
+        av = vbroadcast(a[c], 16)
+        bv = vbroadcast(b[c], 16)
+        base = p * s
+        i = 0
+        while i + 16 <= s:
+            vstore(of, base + i, activate(vfma(vload(xf, base + i, 16), av, bv), kind, alpha, beta))
+            i += 16
+        if i < s:
+            v = activate(vfma(vload_n(xf, base + i, s - i, 16), av, bv), kind, alpha, beta)
+            vstore_n(of, base + i, v, s - i)
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def channel_affine_f32(x, a, b, kind, alpha, beta, out, chunks):
+    """out[n, c, :] = act(x[n, c, :] * a[c] + b[c]) (one fma) for x, out (N, C, S) C-contiguous float32: a
+    BatchNorm / per-channel Mul and Add chain with its activation, in one pass (fastconv/plan/fusion.py)."""
+    n_, c_, s = x.shape
+    planes = n_ * c_
+    for ch in prange(chunks):
+        _affine_planes(x.reshape(-1), out.reshape(-1), a, b, c_, s, ch * planes // chunks,
+                       (ch + 1) * planes // chunks, kind, alpha, beta)

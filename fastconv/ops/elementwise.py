@@ -13,6 +13,7 @@ import numpy as np
 from onnx import TensorProto, helper
 
 from fastconv.graph.ir import TensorInfo
+from fastconv.kernels.buffers import accepts_out, output
 from fastconv.kernels.numba.unary import erf
 from fastconv.ops.base import BOOL, SUPPORTED_DTYPES, Op, same_as_input
 from fastconv.ops.registry import register_op, schema_version
@@ -96,6 +97,26 @@ class Binary(Op):
 
     def f(self, a, b):
         raise NotImplementedError
+
+    # numpy ufunc computing f on float operands: then lower() writes into the planned buffer (`out=`)
+    ufunc: ClassVar = None
+
+    def lower(self, inputs, outputs, ctx):
+        info = outputs[0]
+        if self.ufunc is None or info is None or info.dtype.kind != "f" or inputs[0].dtype != info.dtype or \
+                any(not isinstance(d, int) for d in info.shape):
+            return self.run
+        shape, dtype, ufunc, quiet = tuple(info.shape), info.dtype, self.ufunc, self.quiet
+
+        @accepts_out
+        def run(a, b, out=None):
+            y = output(out, shape, dtype)
+            if quiet:
+                with np.errstate(all="ignore"):
+                    return (ufunc(a, b, out=y),)
+            return (ufunc(a, b, out=y),)
+
+        return run
 
 
 class Compare(Binary):
@@ -426,18 +447,24 @@ class IsInf(IsNaN):
 
 @register_op("Add")
 class Add(Binary):
+    ufunc = np.add
+
     def f(self, a, b):
         return a + b
 
 
 @register_op("Sub")
 class Sub(Binary):
+    ufunc = np.subtract
+
     def f(self, a, b):
         return a - b
 
 
 @register_op("Mul")
 class Mul(Binary):
+    ufunc = np.multiply
+
     def f(self, a, b):
         return a * b
 

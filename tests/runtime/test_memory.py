@@ -157,3 +157,20 @@ def test_runner_given_out_must_return_it():
         Executor(plan).run({"x": rand(1, 2, 6, 6)}, plan.output_slots)
     step.fn = good
     Executor(plan).run({"x": rand(1, 2, 6, 6)}, plan.output_slots)
+
+
+def test_concat_and_float_binary_ops_write_into_the_arena():
+    nodes = [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Add", ["r", "x"], ["a"]),
+             helper.make_node("Mul", ["a", "r"], ["m"]), helper.make_node("Concat", ["m", "a"], ["c"], axis=1),
+             helper.make_node("Sub", ["c", "c"], ["s"]), helper.make_node("Relu", ["s"], ["y"])]
+    model = make_model(nodes, [("x", np.float32, [1, 3, 5, 5])], [("y", np.float32, None)])
+    sess = fastconv.InferenceSession(model)
+    plan = sess.plan_for({"x": (1, 3, 5, 5)})
+    planned = {plan.steps[b.step].node.op_type for b in plan.memory.buffers}
+    assert {"Add", "Mul", "Concat", "Sub"} <= planned
+    x = rand(1, 3, 5, 5, seed=4)
+    r = np.maximum(x, 0)
+    a = r + x
+    c = np.concatenate([a * r, a], axis=1)
+    for _ in range(2):
+        np.testing.assert_array_equal(sess.run(None, {"x": x})[0], np.maximum(c - c, 0))

@@ -19,6 +19,7 @@ names for buffers needed at the same time. Buffers only grow: the largest reques
 """
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
@@ -52,7 +53,7 @@ def take(name: str, n: int, dtype=np.float32) -> np.ndarray:
 
 def take_shaped(name: str, shape: tuple, dtype=np.float32) -> np.ndarray:
     """take(name, prod(shape)) reshaped (C order)."""
-    return take(name, int(np.prod(shape)), dtype).reshape(shape)
+    return take(name, math.prod(shape), dtype).reshape(shape)   # math.prod: np.prod costs ~3.5 us a call
 
 
 def held_bytes() -> int:

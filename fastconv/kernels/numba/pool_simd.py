@@ -31,6 +31,8 @@ Semantics (all kernels, tested against onnxruntime and a float64 numpy reference
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import get_num_threads, njit, prange
 
@@ -266,7 +268,7 @@ def _chunks(floats: int, tasks: int) -> int:
 
 
 def _moved(cfg, planes: int) -> int:
-    return planes * (int(np.prod(cfg.in_spatial)) + int(np.prod(cfg.out_spatial)))
+    return planes * (math.prod(cfg.in_spatial) + math.prod(cfg.out_spatial))
 
 
 def make_pool2d_nchw(cfg, width: int, avg: bool):

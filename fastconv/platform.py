@@ -25,6 +25,11 @@ class Platform:
     num_threads: int
 
     @classmethod
+    def or_host(cls, platform: Platform | None) -> Platform:
+        """`platform`, or the host's when None (constant folding and `Op.run` call kernels without one)."""
+        return platform or cls.detect()
+
+    @classmethod
     def detect(cls, num_threads: int | None = None, simd_width: int | None = None) -> "Platform":
         feats = _host_features()
         machine = _pyplatform.machine().lower()

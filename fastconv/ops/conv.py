@@ -201,16 +201,6 @@ class Conv(_WindowOp):
         return self._run_fused(conv_im2col_gemm_f32, x, w, b, r)
 
 
-def _platform(platform) -> Platform:
-    """Constant folding calls kernels without a platform: the host's."""
-    return platform or Platform.detect()
-
-
-def _simd_width(platform) -> int:
-    """The block width kernels use."""
-    return _platform(platform).simd_width
-
-
 def _band(rows: int, row_len: int, k_rows: int, bound: int) -> int:
     """Rows per tile of a (k_rows, rows * row_len) column matrix: within COLS_TARGET and `bound` floats,
     and at least one row."""
@@ -251,7 +241,7 @@ def conv_im2col_gemm_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE):
     rows, p = od * oh, od * oh * ow
     band = im2col_band(cfg, k_rows)
     in_shape = (c, *cfg.in_spatial)
-    width = _simd_width(platform)
+    width = Platform.or_host(platform).simd_width
     tok = kg.width_token(width)
     kind, alpha, beta = epilogue.args
 
@@ -290,7 +280,7 @@ def conv_pointwise_gemm_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGU
     b2 = None if b is None else np.asarray(b, np.float32).reshape(g, mg)
     pa = kg.PackedA(w3, b2)
     p = cfg.out_spatial[0] * cfg.out_spatial[1] * cfg.out_spatial[2]
-    tok = kg.width_token(_simd_width(platform))
+    tok = kg.width_token(Platform.or_host(platform).simd_width)
     kind, alpha, beta = epilogue.args
 
     @accepts_out
@@ -416,7 +406,7 @@ def convtranspose_gemm_col2im_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_E
     # (g, mg * kvol, cg): row m * kvol + k of group gi holds W[gi * cg:(gi + 1) * cg, m, k]
     wt = np.asarray(w, np.float32).reshape(g, cg, mgk).transpose(0, 2, 1)
     packed = [kg.PackedA(wt[gi]) for gi in range(g)]
-    tok = kg.width_token(_simd_width(platform))
+    tok = kg.width_token(Platform.or_host(platform).simd_width)
     bias = np.zeros(m, np.float32) if b is None else np.ascontiguousarray(b, np.float32)
     kd, kh, kw = cfg.kernel
     sd, sh, sw = cfg.strides
@@ -494,7 +484,7 @@ def conv_depthwise_nchw_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGU
     and band of rows, zero-bordered column-phase planes in L1, then 8-row x W-column register tiles (3x3 stride
     1/2 generated with the weights in registers); bias and epilogue fused. Measurements against onnxruntime
     (2026-11-24): see the module docstring."""
-    return _kd.make_runner(cfg, _platform(platform), w, b, epilogue)
+    return _kd.make_runner(cfg, Platform.or_host(platform), w, b, epilogue)
 
 
 # ---- first-layer ("stem") convolution (fastconv/kernels/numba/conv_stem.py) ----
@@ -508,4 +498,4 @@ def conv_stem_nchw_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE):
     """Dense 1-D/2-D conv with C_in <= 4 (RGB stems) straight from NCHW to NCHW: per run of output rows, the
     input rows split into stride phases in a small ring buffer, then register tiles of 4 output channels x up
     to 5 vectors of output pixels; bias and epilogue fused. Measurements: see the module docstring."""
-    return _ks.make_runner(cfg, _simd_width(platform), w, b, epilogue)
+    return _ks.make_runner(cfg, Platform.or_host(platform).simd_width, w, b, epilogue)

@@ -181,10 +181,6 @@ def maxpool_ncdhw_direct(cfg: PoolConfig, platform):
     return run
 
 
-def _width(platform) -> int:
-    return (platform or Platform.detect()).simd_width
-
-
 def _simd_pool2d(cfg: PoolConfig, platform) -> bool:
     """The SIMD pool kernels: 1-D and 2-D float32 windows, MaxPool without Indices."""
     return cfg.rank <= 2 and cfg.dtype == "float32" and not cfg.with_indices
@@ -194,7 +190,7 @@ def _simd_pool2d(cfg: PoolConfig, platform) -> bool:
 def maxpool2d_nchw_simd_f32(cfg: PoolConfig, platform):
     """MaxPool straight on NCHW: column folds, stride split, row folds on SIMD vectors along the rows (any
     kernel, stride, dilation, pads, ceil_mode). See kernels/numba/pool_simd.py."""
-    return ks.make_pool2d_nchw(cfg, _width(platform), avg=False)
+    return ks.make_pool2d_nchw(cfg, Platform.or_host(platform).simd_width, avg=False)
 
 
 @register_kernel("MaxPool", "maxpool2d_nchwc_simd_f32", priority=5, supports=_simd_pool2d,
@@ -202,7 +198,7 @@ def maxpool2d_nchw_simd_f32(cfg: PoolConfig, platform):
 def maxpool2d_nchwc_simd_f32(cfg: PoolConfig, platform):
     """The NCHWc MaxPool behind reorders NCHW -> NCHWc -> NCHW: never chosen automatically (the reorders cost
     more than the pool) until the layout pass hands it blocked buffers."""
-    return ks.make_pool2d_nchwc(cfg, _width(platform), avg=False)
+    return ks.make_pool2d_nchwc(cfg, Platform.or_host(platform).simd_width, avg=False)
 
 
 @register_op("AveragePool", since=1, until=22)
@@ -236,14 +232,14 @@ def avgpool_ncdhw_direct_f32(cfg: PoolConfig, platform):
 @register_kernel("AveragePool", "avgpool2d_nchw_simd_f32", priority=10, supports=_simd_pool2d)
 def avgpool2d_nchw_simd_f32(cfg: PoolConfig, platform):
     """AveragePool straight on NCHW, as maxpool2d_nchw_simd_f32 with sums divided by the tap counts."""
-    return ks.make_pool2d_nchw(cfg, _width(platform), avg=True)
+    return ks.make_pool2d_nchw(cfg, Platform.or_host(platform).simd_width, avg=True)
 
 
 @register_kernel("AveragePool", "avgpool2d_nchwc_simd_f32", priority=5, supports=_simd_pool2d,
                  prefer=lambda cfg, platform: False)
 def avgpool2d_nchwc_simd_f32(cfg: PoolConfig, platform):
     """The NCHWc AveragePool behind reorders; never chosen automatically (see maxpool2d_nchwc_simd_f32)."""
-    return ks.make_pool2d_nchwc(cfg, _width(platform), avg=True)
+    return ks.make_pool2d_nchwc(cfg, Platform.or_host(platform).simd_width, avg=True)
 
 
 @register_op("LpPool", since=2, until=22)
@@ -344,10 +340,10 @@ def _global_simd_ok(cfg: GlobalPoolConfig, platform) -> bool:
 for _op in ("GlobalAveragePool", "GlobalMaxPool"):
     register_kernel(_op, "global_pool_numpy")(_global_numpy)
     register_kernel(_op, "global_pool_nchw_simd_f32", priority=10, supports=_global_simd_ok)(
-        lambda cfg, platform: ks.make_global_pool_nchw(_width(platform), cfg.is_max))
+        lambda cfg, platform: ks.make_global_pool_nchw(Platform.or_host(platform).simd_width, cfg.is_max))
     register_kernel(_op, "global_pool_nchwc_simd_f32", priority=5, supports=_global_simd_ok,
                     prefer=lambda cfg, platform: False)(
-        lambda cfg, platform: ks.make_global_pool_nchwc(_width(platform), cfg.is_max))
+        lambda cfg, platform: ks.make_global_pool_nchwc(Platform.or_host(platform).simd_width, cfg.is_max))
 
 
 @register_op("GlobalLpPool", since=2, until=22)

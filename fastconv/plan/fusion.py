@@ -67,6 +67,15 @@ def _channel_vector(infos, value: str, y: str) -> np.ndarray | None:
     return np.broadcast_to(k.reshape(-1).astype(np.float64), (m,))
 
 
+def _batchnorm_affine(bn: Node, infos) -> tuple[np.ndarray, np.ndarray] | None:
+    """BatchNormalization as x * a + b per channel, float64 (C,) vectors, when its parameters are constant."""
+    params = [infos[i].value if i else None for i in bn.inputs[1:5]]
+    if any(p is None for p in params):
+        return None
+    a, b = bn.op.affine(*(np.asarray(p).reshape(-1) for p in params), np.float64, 2)
+    return a.reshape(-1), b.reshape(-1)
+
+
 class _Fuser:
     def __init__(self, nodes: list[Node], infos: dict[str, TensorInfo], keep: set[str]):
         self.nodes = list(nodes)
@@ -137,12 +146,8 @@ class _Fuser:
 
     def fold_batchnorm(self, conv: Node, bn: Node) -> Node | None:
         """y * a + (beta - mean * a) with a = scale / sqrt(var + eps), when all four parameters are constant."""
-        params = [self.infos[i].value if i else None for i in bn.inputs[1:5]]
-        if any(p is None for p in params):
-            return None
-        scale, beta, mean, var = (np.asarray(p, np.float64) for p in params)
-        a = scale / np.sqrt(var + bn.op.epsilon)
-        return self.fold_affine(conv, bn, a, beta - mean * a)
+        ab = _batchnorm_affine(bn, self.infos)
+        return None if ab is None else self.fold_affine(conv, bn, *ab)
 
     def channel_vector(self, value: str, conv: Node) -> np.ndarray | None:
         """A constant operand broadcasting along the conv output's channel axis only, as a float64 (M,) vector."""
@@ -252,12 +257,7 @@ def _affine_step(node: Node, x: str, infos) -> tuple[np.ndarray, np.ndarray] | N
         return None
     c = infos[x].shape[1]
     if node.op_type == "BatchNormalization" and node.inputs[0] == x:
-        params = [infos[i].value if i else None for i in node.inputs[1:5]]
-        if any(p is None for p in params):
-            return None
-        scale, beta, mean, var = (np.asarray(p, np.float64).reshape(-1) for p in params)
-        a = scale / np.sqrt(var + node.op.epsilon)
-        return a, beta - mean * a
+        return _batchnorm_affine(node, infos)
     if node.op_type not in ("Mul", "Add", "Sub", "Div") or len(node.inputs) != 2 or node.inputs.count(x) != 1:
         return None
     other = node.inputs[1] if node.inputs[0] == x else node.inputs[0]
@@ -303,12 +303,11 @@ def fuse_channel_affine(nodes: list[Node], infos: dict[str, TensorInfo], graph_o
             k += 1
             continue
         last = chain[-1]
-        fused = Node("ChannelAffine", [x], list(last.outputs), {}, node.name, "ai.fastconv", node.opset)
-        fused.op = ChannelAffine.__new__(ChannelAffine)
-        fused.op.node, fused.op.opset = fused, node.opset
-        fused.op.parse({"scale": a.astype(np.float32), "shift": b.astype(np.float32),
-                        "epilogue": Epilogue(act.activation, act.alpha, act.beta) if act else None})
-        fused.fused_from = list(chain)
+        attrs = {"scale": a.astype(np.float32), "shift": b.astype(np.float32),
+                 "epilogue": Epilogue(act.activation, act.alpha, act.beta) if act else None}
+        fused = Node("ChannelAffine", [x], list(last.outputs), attrs, node.name, "ai.fastconv", node.opset,
+                     fused_from=list(chain))
+        fused.op = ChannelAffine(fused)
         fz.nodes[fz.nodes.index(last)] = fused
         for n in chain[:-1]:
             fz.nodes.remove(n)

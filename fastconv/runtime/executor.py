@@ -115,4 +115,4 @@ class Executor:
         for idx, (buf, s) in enumerate(zip(bufs, self._outs[k])):
             if buf is not None and s >= 0 and values[s] is not None and values[s] is not buf:
                 raise AssertionError(f"{self.plan.steps[k].node.label()}: output {idx} was not written into the "
-                                     f"planned buffer ({type(self._fns[k]).__name__} declares accepts_out)")
+                                     "planned buffer its runner (accepts_out) was given")

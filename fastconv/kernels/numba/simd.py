@@ -147,10 +147,14 @@ def _check_vecs(what: str, *tys):
         raise TypingError(f"{what}: needs SIMD vectors of one width, got {', '.join(map(str, tys))}")
 
 
-def _vec_ptr(context, builder, arrty, arr, offty, offset, width):
+def _elem_ptr(context, builder, arrty, arr, offty, offset):
     data = context.make_array(arrty)(context, builder, arr).data
-    off = context.cast(builder, offset, offty, types.intp)
-    return builder.bitcast(builder.gep(data, [off]), ir.VectorType(_F32, width).as_pointer())
+    return builder.gep(data, [context.cast(builder, offset, offty, types.intp)])
+
+
+def _vec_ptr(context, builder, arrty, arr, offty, offset, width):
+    return builder.bitcast(_elem_ptr(context, builder, arrty, arr, offty, offset),
+                           ir.VectorType(_F32, width).as_pointer())
 
 
 @intrinsic
@@ -261,51 +265,44 @@ vmul = _binary("vmul", lambda bld, a, b: bld.fmul(a, b))
 # select(a < b, b, a) is exactly x86 maxps(b, a): one instruction, NaN in `a` propagates.
 vmax = _binary("vmax", lambda bld, a, b: bld.select(bld.fcmp_ordered("<", a, b), b, a))
 vmin = _binary("vmin", lambda bld, a, b: bld.select(bld.fcmp_ordered(">", a, b), b, a))
-# vmax(a, b), then b where b is NaN: a NaN on either side survives (pooling must not depend on fold order).
-vmax_nan = _binary("vmax_nan", lambda bld, a, b: bld.select(
-    bld.fcmp_unordered("uno", b, b), b, bld.select(bld.fcmp_ordered("<", a, b), b, a)))
 
 
-@intrinsic
-def vreduce_add(typingctx, a):
-    """Sum of the lanes as a float32: add upper half to lower half until one lane remains."""
-    _check_vecs("vreduce_add", a)
+def _max_nan(bld, a, b):
+    """vmax(a, b), then b where b is NaN: a NaN on either side survives (pooling must not depend on fold
+    order)."""
+    return bld.select(bld.fcmp_unordered("uno", b, b), b, bld.select(bld.fcmp_ordered("<", a, b), b, a))
 
-    def codegen(context, builder, sig, args):
-        v = args[0]
-        n = v.type.count
-        while n > 1:
-            n //= 2
-            lo = builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(ir.IntType(32), n), list(range(n))))
-            hi = builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(ir.IntType(32), n),
-                                                          list(range(n, 2 * n))))
-            v = builder.fadd(lo, hi)
-        return builder.extract_element(v, ir.Constant(ir.IntType(32), 0))
 
-    return types.float32(a), codegen
+vmax_nan = _binary("vmax_nan", _max_nan)
+
+
+def _reduction(name, combine):
+    def typer(typingctx, a):
+        _check_vecs(name, a)
+
+        def codegen(context, builder, sig, args):
+            v = args[0]
+            n = v.type.count
+            while n > 1:  # upper half folded onto the lower half until one lane remains
+                n //= 2
+                lo = builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(ir.IntType(32), n), list(range(n))))
+                hi = builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(ir.IntType(32), n),
+                                                              list(range(n, 2 * n))))
+                v = combine(builder, lo, hi)
+            return builder.extract_element(v, ir.Constant(ir.IntType(32), 0))
+
+        return types.float32(a), codegen
+
+    typer.__name__ = name
+    return intrinsic(typer)
+
+
+# horizontal sum (fixed pairwise order) and max (NaN if any lane is NaN) as a float32
+vreduce_add = _reduction("vreduce_add", lambda bld, a, b: bld.fadd(a, b))
+vreduce_max = _reduction("vreduce_max", _max_nan)
 
 
 vdiv = _binary("vdiv", lambda bld, a, b: bld.fdiv(a, b))
-
-
-@intrinsic
-def vreduce_max(typingctx, a):
-    """Largest lane as a float32 (NaN if any lane is NaN): vmax_nan of upper and lower halves."""
-    _check_vecs("vreduce_max", a)
-
-    def codegen(context, builder, sig, args):
-        v = args[0]
-        n = v.type.count
-        while n > 1:
-            n //= 2
-            lo = builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(ir.IntType(32), n), list(range(n))))
-            hi = builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(ir.IntType(32), n),
-                                                          list(range(n, 2 * n))))
-            m = builder.select(builder.fcmp_ordered("<", lo, hi), hi, lo)
-            v = builder.select(builder.fcmp_unordered("uno", hi, hi), hi, m)
-        return builder.extract_element(v, ir.Constant(ir.IntType(32), 0))
-
-    return types.float32(a), codegen
 
 
 def _lane_mask(builder, count, width):
@@ -325,11 +322,6 @@ def _check_masked(arr, offset, count, what):
     _check_array(arr, what)
     if not (isinstance(offset, types.Integer) and isinstance(count, types.Integer)):
         raise TypingError(f"{what}: offset and count must be integers, got {offset}, {count}")
-
-
-def _elem_ptr(context, builder, arrty, arr, offty, offset):
-    data = context.make_array(arrty)(context, builder, arr).data
-    return builder.gep(data, [context.cast(builder, offset, offty, types.intp)])
 
 
 @intrinsic

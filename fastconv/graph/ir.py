@@ -18,6 +18,20 @@ class TensorInfo:
     dtype: np.dtype
     shape: tuple | None
     value: np.ndarray | None = None
+    # Set for values the layout pass (fastconv/plan/layout.py) stores blocked: `shape` is then the physical
+    # NCHWc shape (N, ceil(C/c), H, W, c) and `channels` the logical C.
+    channels: int | None = None
+
+    @property
+    def blocked(self) -> bool:
+        return self.channels is not None
+
+    @property
+    def logical_shape(self) -> tuple | None:
+        """The ONNX (N, C, H, W) shape of a blocked value; `shape` otherwise."""
+        if self.channels is None:
+            return self.shape
+        return (self.shape[0], self.channels, *self.shape[2:-1])
 
     @property
     def is_static(self) -> bool:

@@ -68,6 +68,14 @@ class Op:
     # Nodes whose inputs are all constant are evaluated once at plan time unless this is False.
     foldable: ClassVar[bool] = True
 
+    # Block width c when the layout pass (fastconv/plan/layout.py) runs this node on NCHWc buffers (its data
+    # input and output blocked, shape (N, ceil(C/c), H, W, c)); 0: NCHW. Set on plan-time copies only.
+    layout: int = 0
+
+    def blockable(self, inputs: list[TensorInfo | None], ctx) -> bool:
+        """Whether `lower` can build a blocked runner for these (NCHW) input infos: pools and ChannelAffine."""
+        return False
+
     # -- helpers -----------------------------------------------------------------------------------
     def fail(self, msg: str):
         raise InvalidModelError(f"{self.node.label()}: {msg}")

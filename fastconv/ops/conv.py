@@ -195,10 +195,46 @@ class Conv(_WindowOp):
         return [TensorInfo(F32, self.config(inputs).output_shape)]
 
     def lower(self, inputs, outputs, ctx):
+        if self.layout:
+            return self._lower_blocked(inputs, ctx)
         return self._lower("Conv", self.config(inputs), inputs, ctx)
 
     def run(self, x, w, b=None, r=None):
         return self._run_fused(conv_im2col_gemm_f32, x, w, b, r)
+
+    def block_kernel(self, inputs, ctx) -> str | None:
+        """How this conv (NCHW input infos X, W, B) relates to the blocked layout (fastconv/plan/layout.py):
+        "direct" / "stem" when an NCHWc kernel runs it on NCHW too (it then writes NCHWc at no extra cost),
+        "gemm" when the NCHW GEMM runs it but the NCHWc direct kernel could (a 1x1 conv: blocked only if its
+        input already is), None when it stays NCHW (forced kernels, grouped, 1-D/3-D, heavy channel padding)."""
+        if ctx.kernel_overrides.get("Conv") is not None or len(inputs[0].shape) != 4:
+            return None
+        cfg = self.config(inputs)
+        width = ctx.platform.simd_width
+        kernel = select_kernel("Conv", cfg, ctx.platform).name
+        if kernel == "conv_stem_nchw_f32":
+            m = cfg.out_channels
+            return "stem" if -(-m // width) * width <= 1.25 * m else None
+        if not (_kn.supports(cfg) and _little_channel_padding(cfg, ctx.platform)):
+            return None
+        return {"conv_nchwc_direct_f32": "direct", "conv_pointwise_gemm_f32": "gemm"}.get(kernel)
+
+    def _lower_blocked(self, inputs, ctx):
+        x = inputs[0]
+        plain = [TensorInfo(x.dtype, x.logical_shape), *inputs[1:3]]
+        cfg = self.config(plain)
+        w = inputs[1].value
+        b = inputs[2].value if len(inputs) > 2 and inputs[2] is not None else None
+        ep = self.epilogue
+        res_blocked = ep.residual and inputs[3].blocked
+        if self.block_kernel(plain, ctx) == "stem":
+            run = _ks.make_runner(cfg, self.layout, w, b, ep, mode="blocked", blocked_res=res_blocked)
+        else:
+            run = _kn.make_runner(cfg, self.layout, w, b, ep, blocked_in=x.blocked, blocked_res=res_blocked,
+                                  blocked_out=True)
+        if ep.residual:
+            return accepts_out(lambda x, w, b, r, out=None: run(x, r, out=out))
+        return accepts_out(lambda x, *_, out=None: run(x, out=out))
 
 
 def _band(rows: int, row_len: int, k_rows: int, bound: int) -> int:

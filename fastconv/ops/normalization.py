@@ -7,7 +7,8 @@ from numba import get_num_threads
 
 from fastconv.graph.ir import TensorInfo
 from fastconv.kernels.buffers import accepts_out, output
-from fastconv.kernels.numba.epilogue import Epilogue, channel_affine_f32
+from fastconv.kernels.numba.epilogue import Epilogue, channel_affine_f32, channel_affine_nchwc_f32
+from fastconv.kernels.numba.simd import width_token
 from fastconv.ops.base import Op, same_as_input
 from fastconv.ops.elementwise import FLOAT, check_kind
 from fastconv.ops.registry import register_op, schema_version
@@ -118,10 +119,37 @@ class ChannelAffine(Op):
 
         return run
 
+    def _blocked_runner(self, shape, width):
+        """On NCHWc buffers (N, Cb, H, W, c) (fastconv/plan/layout.py); padding lanes get scale 0, shift 0."""
+        n, cb = shape[0], shape[1]
+        size = int(np.prod(shape[2:-1], dtype=np.int64))
+        a = np.zeros(cb * width, np.float32)
+        b = np.zeros(cb * width, np.float32)
+        a[:self.scale.size] = self.scale
+        b[:self.shift.size] = self.shift
+        kind, alpha, beta = self.epilogue.args
+        parallel = n * cb * size * width >= self.PARALLEL_FLOATS
+        tok = width_token(width)
+
+        @accepts_out
+        def run(x, out=None):
+            y = output(out, shape)
+            chunks = max(1, min(get_num_threads(), n * cb)) if parallel else 1
+            channel_affine_nchwc_f32(x.reshape(n, cb, size, width), a, b, kind, alpha, beta,
+                                     y.reshape(n, cb, size, width), chunks, tok)
+            return (y,)
+
+        return run
+
+    def blockable(self, inputs, ctx):
+        return len(inputs[0].shape) == 4
+
     def run(self, x):
         return self._runner(tuple(x.shape))(x)
 
     def lower(self, inputs, outputs, ctx):
+        if self.layout:
+            return self._blocked_runner(tuple(inputs[0].shape), self.layout)
         return self._runner(tuple(inputs[0].shape))
 
 

@@ -115,7 +115,18 @@ class _Pool(Op):
         x = inputs[0]
         return [TensorInfo(x.dtype, self.config(x).shape(x.shape))]
 
+    def blockable(self, inputs, ctx):
+        if self.op_type not in ("MaxPool", "AveragePool") or ctx.kernel_overrides.get(self.op_type) is not None \
+                or self.has_output(1):
+            return False
+        cfg = self.config(inputs[0])
+        return cfg.rank == 2 and _simd_pool2d(cfg, ctx.platform)
+
     def lower(self, inputs, outputs, ctx):
+        if self.layout:  # NCHWc buffers (fastconv/plan/layout.py)
+            x = inputs[0]
+            cfg = self.config(TensorInfo(x.dtype, x.logical_shape))
+            return ks.make_pool2d_nchwc_core(cfg, self.layout, avg=self.op_type == "AveragePool")
         cfg = self.config(inputs[0])
         return select_kernel(self.op_type, cfg, ctx.platform, ctx.kernel_overrides.get(self.op_type)).build(
             cfg, ctx.platform)
@@ -300,7 +311,14 @@ class GlobalPoolConfig:
 class _GlobalMeanMax(_GlobalPool):
     is_max = False
 
+    def blockable(self, inputs, ctx):
+        x = inputs[0]
+        return ctx.kernel_overrides.get(self.op_type) is None and x.dtype == F32 and len(x.shape) == 4 and \
+            int(np.prod(x.shape[2:])) > 0
+
     def lower(self, inputs, outputs, ctx):
+        if self.layout:  # NCHWc buffers (fastconv/plan/layout.py)
+            return ks.make_global_pool_nchwc_core(self.layout, self.is_max)
         x = inputs[0]
         cfg = GlobalPoolConfig(str(x.dtype), tuple(x.shape), self.is_max)
         return select_kernel(self.op_type, cfg, ctx.platform, ctx.kernel_overrides.get(self.op_type)).build(

@@ -18,6 +18,7 @@ from fastconv.errors import FastconvError, InvalidModelError, UnsupportedError
 from fastconv.graph.ir import Graph, Node, TensorInfo
 from fastconv.ops.base import ValueRequired
 from fastconv.plan.fusion import fuse_channel_affine, fuse_into_convolutions
+from fastconv.plan.layout import propagate_layouts
 from fastconv.plan.memory import MemoryPlan, plan_memory
 from fastconv.platform import Platform
 
@@ -32,6 +33,8 @@ class PlanContext:
     fuse: bool = True
     # kernel outputs placed in a reused arena (fastconv/plan/memory.py); off only to compare
     arena: bool = True
+    # convolutional trunks kept in the blocked NCHWc layout (fastconv/plan/layout.py); off only to compare
+    layout: bool = True
 
 
 class NeedsInputValues(UnsupportedError):
@@ -78,6 +81,7 @@ class Plan:
     infos: dict[str, TensorInfo]    # every value's inferred dtype/shape (and data when constant)
     label: str = ""                 # the graph's name and input shapes, for messages
     memory: MemoryPlan | None = None  # arena placement of kernel outputs (None: every step allocates)
+    blocked: dict[str, str] = field(default_factory=dict)  # ONNX value name -> its NCHWc twin (plan/layout.py)
 
 
 def _checked(fn: Callable, node: Node, expected: list[TensorInfo]) -> Callable:
@@ -137,6 +141,10 @@ def build_plan(graph: Graph, inputs: dict[str, TensorInfo], ctx: PlanContext) ->
     if ctx.fuse:
         remaining = fuse_into_convolutions(remaining, infos, {v.name for v in graph.outputs})
         remaining = fuse_channel_affine(remaining, infos, {v.name for v in graph.outputs})
+    blocked = {}
+    if ctx.layout:
+        result = propagate_layouts(remaining, infos, [v.name for v in graph.outputs], ctx)
+        remaining, blocked = result.nodes, result.blocked
     lowered: list[tuple[Node, Callable, list[TensorInfo]]] = []
     for node in remaining:
         in_infos = [infos[i] if i else None for i in node.inputs]
@@ -146,6 +154,7 @@ def build_plan(graph: Graph, inputs: dict[str, TensorInfo], ctx: PlanContext) ->
             fn = _checked(fn, node, out_infos)
         lowered.append((node, fn, out_infos))
     plan = _assign_slots(graph, infos, lowered, inputs)
+    plan.blocked = blocked
     if ctx.arena:
         plan.memory = plan_memory(plan.steps, infos, plan.slot_names, plan.output_slots)
     return plan

@@ -37,12 +37,13 @@ class InferenceSession:
 
     def __init__(self, model, num_threads: int | None = None, *, base_dir: str | None = None,
                  kernel_overrides: dict[str, str] | None = None, fuse: bool = True, arena: bool = True,
-                 warmup: bool = True, providers=None, sess_options=None):
+                 layout: bool = True, warmup: bool = True, providers=None, sess_options=None):
         proto, _ = load_model_proto(model, base_dir)
         self._graph = import_model(proto)
         del proto  # the graph holds the weights now: no third copy (proto + constants + packed) at planning
         self.platform = Platform.detect(num_threads)
-        self._ctx = PlanContext(self.platform, dict(kernel_overrides or {}), fuse=fuse, arena=arena)
+        self._ctx = PlanContext(self.platform, dict(kernel_overrides or {}), fuse=fuse, arena=arena,
+                                layout=layout)
         self._executors: dict[tuple, Executor] = {}
         # Graph inputs whose values (not just shapes) decide output shapes, e.g. a Reshape's shape or
         # Resize's scales fed at run time: plans are keyed on their values too.
@@ -107,6 +108,21 @@ class InferenceSession:
                                  "planned_bytes": mp.planned_bytes if mp else 0,
                                  "peak_live_bytes": mp.peak_live_bytes if mp else 0,
                                  "planned_buffers": len(mp.buffers) if mp else 0}
+        return info
+
+    def layout_info(self) -> dict:
+        """Per plan (input shapes): how many steps run on blocked NCHWc buffers, how many on plain tensors, and
+        the reorders the layout pass inserted between them (fastconv/plan/layout.py)."""
+        info = {}
+        for key, ex in self._executors.items():
+            steps = ex.plan.steps
+            reorders = [s for s in steps if s.node.op_type == "Reorder"]
+            blocked = sum(1 for s in steps if s.node.op.layout)
+            info[str(key[0])] = {"blocked_steps": blocked, "plain_steps": len(steps) - blocked - len(reorders),
+                                 "reorders": len(reorders),
+                                 "reorder_bytes": sum(ex.plan.infos[s.node.outputs[0]].dtype.itemsize *
+                                                      int(np.prod(ex.plan.infos[s.node.outputs[0]].shape))
+                                                      for s in reorders)}
         return info
 
     def plan_for(self, shapes: dict[str, tuple]):

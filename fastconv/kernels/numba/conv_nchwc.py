@@ -1436,9 +1436,41 @@ def supports(cfg) -> bool:
     return cfg.group == 1 and cfg.rank <= 2
 
 
-def make_runner(cfg, width: int, w, b, epilogue=NO_EPILOGUE):
-    """run(x NCHW float32, residual NCHW or None) -> (y NCHW float32,) for one ConvConfig; weights and bias
-    packed here, once; the epilogue (residual add, activation) fused into the micro-kernels."""
+@njit(cache=True, parallel=True, nogil=True)
+def pad_nchwc_f32(x, pt, pl, xp):
+    """x (N, Cb, H, Wd, c) -> xp (N, Cb, Hp, Wp, c) with x at [pt:pt+H, pl:pl+Wd] and a zero border: the
+    direct kernel's padded input when the producer already wrote NCHWc. One task per padded row."""
+    n_, cb, h, wd, c = x.shape
+    hp, wpd = xp.shape[2], xp.shape[3]
+    for t in prange(n_ * cb * hp):
+        b = t // (cb * hp)
+        r = t % (cb * hp)
+        ib = r // hp
+        iy = r % hp - pt
+        row = xp[b, ib, r % hp]
+        if iy < 0 or iy >= h:
+            for j in range(wpd):
+                for k in range(c):
+                    row[j, k] = 0.0
+        else:
+            src = x[b, ib, iy]
+            for j in range(pl):
+                for k in range(c):
+                    row[j, k] = 0.0
+            for j in range(wd):
+                for k in range(c):
+                    row[pl + j, k] = src[j, k]
+            for j in range(pl + wd, wpd):
+                for k in range(c):
+                    row[j, k] = 0.0
+
+
+def make_runner(cfg, width: int, w, b, epilogue=NO_EPILOGUE, blocked_in=False, blocked_res=False,
+                blocked_out=False):
+    """run(x, residual or None) -> (y,) for one ConvConfig; weights and bias packed here, once; the epilogue
+    (residual add, activation) fused into the micro-kernels. x, the residual and y are NCHW, or NCHWc
+    (N, ceil(C/W), H, W, W) where the layout pass (fastconv/plan/layout.py) says so: a blocked input is only
+    padded (or used as is when the conv has no padding), a plain one padded and reordered in one pass."""
     tok = width_token(width)
     c, m = cfg.in_channels, cfg.out_channels
     icb, ocb = -(-c // width), -(-m // width)
@@ -1454,21 +1486,34 @@ def make_runner(cfg, width: int, w, b, epilogue=NO_EPILOGUE):
     if b is not None:
         bias[:m] = np.asarray(b, np.float32)
     hp, wpd = pt + h + pb, pl + wd + pr
-
+    unpadded = hp == h and wpd == wd
+    has_res = epilogue.residual
     kind, alpha, beta = epilogue.args
+    blocked_shape = (cfg.batch, ocb, oh, ow, width)
 
     @accepts_out
     def run(x, residual=None, out=None):
         n_ = x.shape[0]
         # the blocked copies live in per-thread scratch (kernels/buffers.py), not fresh arrays per call
-        xp = take_shaped("nchwc_in", (n_, icb, hp, wpd, width))
-        pad_nchw_to_nchwc_f32(np.ascontiguousarray(x, np.float32).reshape(n_, c, h, wd), pt, pl, xp)
-        yc = take_shaped("nchwc_out", (n_, ocb, oh, ow, width))
+        if not blocked_in:
+            xp = take_shaped("nchwc_in", (n_, icb, hp, wpd, width))
+            pad_nchw_to_nchwc_f32(np.ascontiguousarray(x, np.float32).reshape(n_, c, h, wd), pt, pl, xp)
+        elif unpadded:
+            xp = x
+        else:
+            xp = take_shaped("nchwc_in", (n_, icb, hp, wpd, width))
+            pad_nchwc_f32(x, pt, pl, xp)
         res = NO_RESIDUAL
-        if epilogue.residual:  # until layout propagation (issue 4) the residual arrives in NCHW
-            res = layout.reorder_nchw_to_nchwc(np.ascontiguousarray(residual, np.float32).reshape(n_, m, oh, ow),
-                                               width, out=take_shaped("nchwc_res", (n_, ocb, oh, ow, width)))
-        conv_nchwc_direct_f32(xp, wp, bias, sh, sw, dh, dw, res, epilogue.residual, kind, alpha, beta, yc,
+        if has_res:
+            res = residual if blocked_res else layout.reorder_nchw_to_nchwc(
+                np.ascontiguousarray(residual, np.float32).reshape(n_, m, oh, ow), width, out=take_shaped("nchwc_res", (n_, ocb, oh, ow, width)))
+        if blocked_out:
+            y = output(out, blocked_shape)
+            conv_nchwc_direct_f32(xp, wp, bias, sh, sw, dh, dw, res, has_res, kind, alpha, beta, y,
+                                  get_num_threads(), tok)
+            return (y,)
+        yc = take_shaped("nchwc_out", (n_, ocb, oh, ow, width))
+        conv_nchwc_direct_f32(xp, wp, bias, sh, sw, dh, dw, res, has_res, kind, alpha, beta, yc,
                               get_num_threads(), tok)
         y = output(out, cfg.output_shape)
         layout.reorder_nchwc_to_nchw(yc, m, out=y.reshape(n_, m, oh, ow))

@@ -2350,8 +2350,10 @@ def default_blocks(m: int, width: int) -> int:
     return min(-(-m // width), 4)
 
 
-def make_runner(cfg, width: int, w, b, epilogue=NO_EPILOGUE, blocks=None, mode="nchw"):
-    """run(x NCHW float32, residual NCHW or None) -> (y NCHW float32,); weights packed here, once."""
+def make_runner(cfg, width: int, w, b, epilogue=NO_EPILOGUE, blocks=None, mode="nchw", blocked_res=False):
+    """run(x NCHW float32, residual or None) -> (y,); weights packed here, once. mode "nchw": NCHW kernel;
+    "nchwc": the NCHWc-output core reordered back to NCHW; "blocked": the core writing y in NCHWc
+    (N, ceil(M/W), OH, OW, W) for the layout pass, with the residual NCHWc when blocked_res."""
     tok = width_token(width)
     c, m = cfg.in_channels, cfg.out_channels
     ocb = -(-m // width)
@@ -2363,7 +2365,7 @@ def make_runner(cfg, width: int, w, b, epilogue=NO_EPILOGUE, blocks=None, mode="
     _, oh, ow = cfg.out_spatial
     blocks = blocks or default_blocks(m, width)
     w4 = np.asarray(w, np.float32).reshape(m, c, kh, kw)
-    wp = pack_weights(w4, width, blocks) if mode == "nchwc" else pack_weights_nchw(w4)
+    wp = pack_weights(w4, width, blocks) if mode != "nchw" else pack_weights_nchw(w4)
     bias = np.zeros(ocb * width, np.float32)
     if b is not None:
         bias[:m] = np.asarray(b, np.float32)
@@ -2374,24 +2376,30 @@ def make_runner(cfg, width: int, w, b, epilogue=NO_EPILOGUE, blocks=None, mode="
     def run(x, residual=None, out=None):
         n_ = x.shape[0]
         x4 = np.ascontiguousarray(x, np.float32).reshape(n_, c, h, wd)
-        # y in its final shape, returned as is: a session copies outputs that are views
-        y = output(out, (n_, *cfg.output_shape[1:]))
-        y4 = y.reshape(n_, m, oh, ow)
         rc = chunk_rows(n_, oh, numba.get_num_threads())
         res = NO_RESIDUAL
         if mode == "nchw":
+            # y in its final shape, returned as is: a session copies outputs that are views
+            y = output(out, (n_, *cfg.output_shape[1:]))
+            y4 = y.reshape(n_, m, oh, ow)
             if epilogue.residual:
                 res = np.ascontiguousarray(residual, np.float32).reshape(n_, m, oh, ow)
             conv_stem_nchw_f32(x4, kh, sh, sw, dh, pt, pl, *geo, rc, wp, bias, res, epilogue.residual, kind,
                                alpha, beta, y4, tok)
             return (y,)
         if epilogue.residual:
-            res = layout.reorder_nchw_to_nchwc(np.ascontiguousarray(residual, np.float32).reshape(n_, m, oh, ow),
-                                               width)
+            res = residual if blocked_res else layout.reorder_nchw_to_nchwc(
+                np.ascontiguousarray(residual, np.float32).reshape(n_, m, oh, ow), width)
+        if mode == "blocked":
+            yb = output(out, (n_, ocb, oh, ow, width))
+            conv_stem_nchwc_f32(x4, kh, sh, sw, dh, pt, pl, *geo, rc, wp, bias, blocks, res, epilogue.residual,
+                                kind, alpha, beta, yb, tok)
+            return (yb,)
         yc = take_shaped("nchwc_out", (n_, ocb, oh, ow, width))
         conv_stem_nchwc_f32(x4, kh, sh, sw, dh, pt, pl, *geo, rc, wp, bias, blocks, res, epilogue.residual,
                             kind, alpha, beta, yc, tok)
-        layout.reorder_nchwc_to_nchw(yc, m, out=y4)
+        y = output(out, (n_, *cfg.output_shape[1:]))
+        layout.reorder_nchwc_to_nchw(yc, m, out=y.reshape(n_, m, oh, ow))
         return (y,)
 
     return run

@@ -16,6 +16,7 @@ import numpy as np
 from numba import njit, prange
 
 from fastconv.kernels.numba.simd import (
+    lanes,
     vadd,
     vbroadcast,
     vdiv,
@@ -166,3 +167,26 @@ def channel_affine_f32(x, a, b, kind, alpha, beta, out, chunks):
     for ch in prange(chunks):
         _affine_planes(x.reshape(-1), out.reshape(-1), a, b, c_, s, ch * planes // chunks,
                        (ch + 1) * planes // chunks, kind, alpha, beta)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _affine_blocks(xf, of, a, b, cb, s, p0, p1, kind, alpha, beta, w):
+    n = lanes(w)
+    for p in range(p0, p1):
+        blk = p % cb
+        av = vload(a, blk * n, w)
+        bv = vload(b, blk * n, w)
+        base = p * s * n
+        for i in range(s):
+            vstore(of, base + i * n, activate(vfma(vload(xf, base + i * n, w), av, bv), kind, alpha, beta))
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def channel_affine_nchwc_f32(x, a, b, kind, alpha, beta, out, chunks, w):
+    """channel_affine_f32 on blocked (N, Cb, S, c) tensors (fastconv/plan/layout.py): a and b hold Cb*c
+    per-channel values (zeros past C), one vector per channel block."""
+    n_, cb, s, _ = x.shape
+    planes = n_ * cb
+    for ch in prange(chunks):
+        _affine_blocks(x.reshape(-1), out.reshape(-1), a, b, cb, s, ch * planes // chunks,
+                       (ch + 1) * planes // chunks, kind, alpha, beta, w)

@@ -356,24 +356,27 @@ def avgpool2d_nchwc_f32(x, out, dh, dw, rows, cols, cyf, cxf, chunks, w):
 
 
 def make_pool2d_nchwc_core(cfg, width: int, avg: bool):
-    """Runner on blocked buffers: xb (N, C/c, H, W, c) -> yb (N, C/c, OH, OW, c) (lanes past C pool the
-    zero padding of the reorder and stay 0 or the lowest float: never read as channels)."""
+    """Runner on blocked buffers (the layout pass's, fastconv/plan/layout.py): xb (N, C/c, H, W, c) ->
+    (yb (N, C/c, OH, OW, c),), written into `out` when given (lanes past C pool the padding channels: never read
+    as channels)."""
     h, wd, oh, ow, kh, kw, sh, sw, dh, dw, ph, pw, hr, wr = _geometry(cfg, avg)
     rows = _window_table(oh, kh, sh, dh, ph, hr)
     cols = _window_table(ow, kw, sw, dw, pw, wr)
     tok = width_token(width)
     cy, cx = _divisors(cfg, width) if avg else (None, None)
 
-    def run(xb):
+    @accepts_out
+    def run(xb, *_, out=None):
         n_, cb = xb.shape[:2]
         xs = xb.reshape(n_ * cb, h, wd, width)
-        out = np.empty((n_ * cb, oh, ow, width), np.float32)
+        y = output(out, (n_, cb, oh, ow, width))
+        ys = y.reshape(n_ * cb, oh, ow, width)
         chunks = _chunks(_moved(cfg, n_ * cb * width), n_ * cb * oh)
         if avg:
-            avgpool2d_nchwc_f32(xs, out, dh, dw, rows, cols, cy, cx, chunks, tok)
+            avgpool2d_nchwc_f32(xs, ys, dh, dw, rows, cols, cy, cx, chunks, tok)
         else:
-            maxpool2d_nchwc_f32(xs, out, dh, dw, rows, cols, chunks, tok)
-        return out.reshape(n_, cb, oh, ow, width)
+            maxpool2d_nchwc_f32(xs, ys, dh, dw, rows, cols, chunks, tok)
+        return (y,)
 
     return run
 
@@ -386,7 +389,7 @@ def make_pool2d_nchwc(cfg, width: int, avg: bool):
         c_ = x.shape[1]
         xb = layout.reorder_nchw_to_nchwc(np.ascontiguousarray(x).reshape(*x.shape[:2], *cfg.in_spatial[1:]),
                                           width)
-        y = layout.reorder_nchwc_to_nchw(core(xb), c_)
+        y = layout.reorder_nchwc_to_nchw(core(xb)[0], c_)
         return (y.reshape(cfg.shape(x.shape)),)
 
     return run
@@ -495,18 +498,30 @@ def make_global_pool_nchw(width: int, is_max: bool):
     return run
 
 
+def make_global_pool_nchwc_core(width: int, is_max: bool):
+    """Runner on blocked buffers (the layout pass's): xb (N, Cb, spatial..., c) -> (N, Cb, 1, ..., c)."""
+    tok = width_token(width)
+
+    @accepts_out
+    def run(xb, *_, out=None):
+        n_, cb = xb.shape[:2]
+        y = output(out, (n_, cb, *([1] * (xb.ndim - 3)), width))
+        chunks = _chunks(xb.size, n_ * cb)
+        global_pool_nchwc_f32(xb.reshape(n_ * cb, -1, width), y.reshape(n_ * cb, width), is_max, chunks, tok)
+        return (y,)
+
+    return run
+
+
 def make_global_pool_nchwc(width: int, is_max: bool):
     """The NCHWc global-pool core behind reorders: x (N, C, spatial...) -> (N, C, 1, ...)."""
-    tok = width_token(width)
+    core = make_global_pool_nchwc_core(width, is_max)
 
     def run(x, *_):
         n_, c_ = x.shape[:2]
         xb = layout.reorder_nchw_to_nchwc(np.ascontiguousarray(x).reshape(n_, c_, 1, -1), width)
         cb = xb.shape[1]
-        out = np.empty((n_ * cb, width), np.float32)
-        chunks = _chunks(xb.size, n_ * cb)
-        global_pool_nchwc_f32(xb.reshape(n_ * cb, -1, width), out, is_max, chunks, tok)
-        y = out.reshape(n_, cb * width)[:, :c_]
+        y = core(xb)[0].reshape(n_, cb * width)[:, :c_]
         return (np.ascontiguousarray(y).reshape(n_, c_, *([1] * (x.ndim - 2))),)
 
     return run

@@ -13,13 +13,14 @@ import numpy as np
 from numba import get_num_threads
 
 from fastconv.graph.ir import TensorInfo
-from fastconv.kernels.buffers import accepts_out, output, take
+from fastconv.kernels.buffers import accepts_out, output, take, take_shaped
 from fastconv.kernels.numba import conv_depthwise as _kd
 from fastconv.kernels.numba import conv_general as kc
 from fastconv.kernels.numba import conv_nchwc as _kn
 from fastconv.kernels.numba import conv_stem as _ks
 from fastconv.kernels.numba import conv_transpose as kt
 from fastconv.kernels.numba import gemm as kg
+from fastconv.kernels.numba import layout
 from fastconv.kernels.numba.epilogue import NO_EPILOGUE, Epilogue, apply_epilogue
 from fastconv.kernels.registry import register_kernel, select_kernel
 from fastconv.ops import _geometry as geo
@@ -475,6 +476,82 @@ def convtranspose_gemm_col2im_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_E
                     kt.col2im_add_f32(cols, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, in_h, in_w, r0, r1,
                                       bg, r0 == 0, og)
         return (apply_epilogue(y, epilogue, residual),)
+
+    return run
+
+
+def subpixel_geometry(cfg: ConvConfig):
+    """The per-axis sub-pixel decomposition of a 2-D ConvTranspose (kernels/numba/conv_transpose.py), or None
+    where it does not apply (groups, dilation, 1-D/3-D, a pad as large as the kernel)."""
+    if cfg.group != 1 or cfg.rank != 2 or cfg.dilations != (1, 1, 1):
+        return None
+    ay = kt.subpixel_axis(cfg.kernel[1], cfg.strides[1], cfg.pads_begin[1])
+    ax = kt.subpixel_axis(cfg.kernel[2], cfg.strides[2], cfg.pads_begin[2])
+    return None if ay is None or ax is None else (ay, ax)
+
+
+# Not chosen automatically: measured slower than GEMM + col2im on every shape tried (1 thread, 2026-11-24,
+# microseconds, sub-pixel / GEMM + col2im): DCGAN k4 s2 p1 512->256 @4: 732 / 478, 256->128 @8: 747 / 373,
+# 128->64 @16: 789 / 432, 64->3 @32: 173 / 65 (a 3x3 phase kernel of which each phase uses 4 taps: 2.25x the
+# FMAs); k2 s2 256->128 @16: 425 / 360, 96->96 @40: 805 / 802, DBNet's 24->24 @160: 5579 / 1710 (memory-bound:
+# the blocked phase tensor, the shuffle and the reorder to NCHW are three passes over a 10 MB output). Kept,
+# tested and forceable as the blocked-layout ConvTranspose to build on (no reorders there).
+@register_kernel("ConvTranspose", "convtranspose_subpixel_f32", priority=10,
+                 supports=lambda cfg, platform: subpixel_geometry(cfg) is not None,
+                 prefer=lambda cfg, platform: False)
+def convtranspose_subpixel_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE, blocked_in=False,
+                               blocked_out=False):
+    """2-D ConvTranspose as one dense convolution producing every output phase (stride^2 x M channels, NCHWc
+    direct kernel, bias and activation fused), then a pixel shuffle into the output (NCHW, or NCHWc for the
+    layout pass). A residual is added after the shuffle. See kernels/numba/conv_transpose.py."""
+    platform = Platform.or_host(platform)
+    width = platform.simd_width
+    ay, ax = subpixel_geometry(cfg)
+    sy, sx = cfg.strides[1], cfg.strides[2]
+    c, m = cfg.in_channels, cfg.out_channels
+    h, wd = cfg.in_spatial[1], cfg.in_spatial[2]
+    oh, ow = cfg.out_spatial[1], cfg.out_spatial[2]
+    # phases padded to whole channel blocks (vector shuffle) unless all of them fit in one block
+    mp = m if m * sy * sx <= width else -(-m // width) * width
+    qh, qw = -(-oh // sy), -(-ow // sx)
+    pads_b, pads_e, spatial, kernel = [], [], [], []
+    for (lo, k2, _), size, q in ((ay, h, qh), (ax, wd, qw)):
+        hi = lo + k2 - 1
+        pe = max(0, q - 1 + hi - (size - 1))
+        pads_b.append(-lo)
+        pads_e.append(pe)
+        spatial.append(size + pe - hi)
+        kernel.append(k2)
+    mc = sy * sx * mp
+    sub = ConvConfig(cfg.batch, c, mc, 1, cfg.in_spatial, (1, *spatial), (1, *kernel), (1, 1, 1), (1, 1, 1),
+                     (0, *pads_b), (0, *pads_e), 2)
+    w2 = kt.subpixel_weights(np.asarray(w, np.float32).reshape(c, m, *cfg.kernel[1:]), sy, sx, ay, ax, mp)
+    b2 = np.zeros(mc, np.float32)
+    if b is not None:
+        b2.reshape(sy * sx, mp)[:, :m] = np.asarray(b, np.float32)
+    conv_ep = epilogue if not epilogue.residual else NO_EPILOGUE
+    conv = _kn.make_runner(sub, width, w2, b2, conv_ep, blocked_in=blocked_in, blocked_out=True)
+    mb = -(-m // width)
+    vector = mp % width == 0
+    tshape = (cfg.batch, -(-mc // width), *spatial, width)
+
+    @accepts_out
+    def run(x, residual=None, out=None):
+        t = conv(x, out=(take_shaped("subpixel", tshape),))[0]
+        if blocked_out:
+            y = output(out, (cfg.batch, mb, oh, ow, width))
+            kt.pixel_shuffle_nchwc_f32(t, sy, sx, y)
+            return (y,)
+        y = output(out, cfg.output_shape)
+        if vector:
+            yb = take_shaped("subpixel_out", (cfg.batch, mb, oh, ow, width))
+            kt.pixel_shuffle_nchwc_f32(t, sy, sx, yb)
+            layout.reorder_nchwc_to_nchw(yb, m, out=y.reshape(cfg.batch, m, oh, ow))
+        else:
+            kt.pixel_shuffle_to_nchw_f32(t, sy, sx, mp, y.reshape(cfg.batch, m, oh, ow))
+        if epilogue.residual:
+            apply_epilogue(y, epilogue, residual)
+        return (y,)
 
     return run
 

@@ -304,3 +304,23 @@ def test_bias_shape_and_dtype_are_checked(op):
                        {"w": rand(3, 3, 3, 3, dtype=np.float64)})
     with pytest.raises(UnsupportedError, match="my_conv.*float32"):
         fastconv.InferenceSession(model)
+
+
+@pytest.mark.parametrize("c,m,k,s,p,extra", [
+    (24, 24, 2, 2, 0, {}),                          # DBNet / U-Net upsampling head: one 1x1 phase conv
+    (32, 16, 4, 2, 1, {}),                          # DCGAN generator block: 2x2 phase kernels
+    (8, 3, 3, 2, 1, {"output_padding": [1, 1]}),    # phases of unequal tap counts, output_padding
+    (16, 1, 2, 2, 0, {}),                           # all phases in one channel block (scalar shuffle)
+    (5, 20, 5, 3, 2, {}),
+    (16, 16, 3, 1, 1, {}),                          # stride 1: a convolution with the flipped kernel
+    (4, 4, 1, 2, 0, {}),                            # k < s: odd phases hold only the bias
+    (16, 8, 3, 2, 0, {"output_shape": [12, 10]}),   # explicit output_shape (cropped)
+])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_conv_transpose_subpixel_realistic_channels(c, m, k, s, p, extra, threads):
+    x = rand(2, c, 6, 5, seed=c + m)
+    attrs = {"strides": [s, s], "pads": [p] * 4, **extra}
+    if "output_shape" in extra:
+        del attrs["pads"]
+    names = check_all_kernels("ConvTranspose", x, rand(c, m, k, k, seed=3) * 0.3, rand(m, seed=4), attrs, threads)
+    assert "convtranspose_subpixel_f32" in names

@@ -1,0 +1,196 @@
+"""Layout propagation (fastconv/plan/layout.py): convolutional trunks run on NCHWc buffers with reorders only at
+their borders. Every case is checked against onnxruntime, and the plan's layout (blocked steps, reorders) is
+asserted, so a pass that silently stops blocking (or blocks what it must not) fails here."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from onnx import helper
+
+import fastconv
+from fastconv.plan.layout import block_constant, unblock
+from tests.util import assert_matches_ort, make_model, rand
+
+
+
+def _width():
+    from fastconv.platform import Platform
+
+    return Platform.detect().simd_width
+
+
+def _session_layout(model, threads=1, **kw):
+    sess = fastconv.InferenceSession(model, num_threads=threads, **kw)
+    (info,) = sess.layout_info().values()
+    plan = next(iter(sess._executors.values())).plan
+    kinds = {}   # ONNX node name -> layout of the step that runs it (fused nodes: the fused step's)
+    for s in plan.steps:
+        if s.node.op_type != "Reorder":
+            for n in [s.node, *(s.node.fused_from or [])]:
+                kinds[n.name] = "blocked" if s.node.op.layout else "plain"
+    return sess, info, kinds
+
+
+def _conv(x, y, name, k=3, pads=1, stride=1, residual=None, relu=True):
+    nodes = [helper.make_node("Conv", [x, f"{name}_w", f"{name}_b"], [f"{name}_c"], name=name,
+                              kernel_shape=[k, k], pads=[pads] * 4, strides=[stride] * 2)]
+    cur = f"{name}_c"
+    if residual:
+        nodes.append(helper.make_node("Add", [cur, residual], [f"{name}_a"], name=f"{name}_add"))
+        cur = f"{name}_a"
+    if relu:
+        nodes.append(helper.make_node("Relu", [cur], [y], name=f"{name}_relu"))
+    else:
+        nodes.append(helper.make_node("Identity", [cur], [y], name=f"{name}_id"))
+    return nodes
+
+
+def _conv_inits(name, cin, cout, k, seed):
+    return {f"{name}_w": rand(cout, cin, k, k, seed=seed) * (2.0 / (cin * k * k)) ** 0.5,
+            f"{name}_b": rand(cout, seed=seed + 1) * 0.1}
+
+
+def _resnet_like(cin=3, c=32, batch=1, hw=20):
+    nodes, inits = [], {}
+    nodes += _conv("x", "s", "stem", k=3, stride=2)
+    inits.update(_conv_inits("stem", cin, c, 3, 1))
+    nodes.append(helper.make_node("MaxPool", ["s"], ["p"], name="pool", kernel_shape=[3, 3], strides=[2, 2],
+                                  pads=[1, 1, 1, 1]))
+    nodes += _conv("p", "a", "c1", k=1, pads=0)
+    inits.update(_conv_inits("c1", c, 48, 1, 3))
+    nodes += _conv("a", "b", "c2", k=3, residual=None)
+    inits.update(_conv_inits("c2", 48, c, 3, 5))
+    nodes += _conv("b", "r", "c3", k=3, residual="p")
+    inits.update(_conv_inits("c3", c, c, 3, 7))
+    nodes.append(helper.make_node("AveragePool", ["r"], ["q"], name="avg", kernel_shape=[2, 2], strides=[2, 2]))
+    nodes.append(helper.make_node("GlobalAveragePool", ["q"], ["g"], name="gap"))
+    nodes.append(helper.make_node("Flatten", ["g"], ["f"], name="flat"))
+    nodes.append(helper.make_node("Gemm", ["f", "fc_w", "fc_b"], ["y"], name="fc", transB=1))
+    inits.update({"fc_w": rand(10, c, seed=9), "fc_b": rand(10, seed=10)})
+    x = rand(batch, cin, hw, hw, seed=11)
+    model = make_model(nodes, [("x", np.float32, list(x.shape))], [("y", np.float32, None)], inits)
+    return model, {"x": x}
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("batch", [1, 2])
+def test_resnet_like_trunk_is_blocked_with_one_reorder(threads, batch):
+    model, feeds = _resnet_like(batch=batch)
+    assert_matches_ort(model, feeds, num_threads=threads)
+    _, info, kinds = _session_layout(model, threads)
+    assert info["reorders"] == 1          # only before Flatten
+    for name in ("stem", "pool", "c1", "c2", "c3", "avg", "gap"):
+        assert kinds[name] == "blocked", name
+    assert kinds["flat"] == kinds["fc"] == "plain"
+
+
+def test_layout_off_plans_no_reorders_and_agrees():
+    model, feeds = _resnet_like(batch=2)
+    on = fastconv.InferenceSession(model, num_threads=1).run(None, feeds)[0]
+    sess, info, kinds = _session_layout(model, layout=False)
+    assert info["reorders"] == 0 and info["blocked_steps"] == 0
+    np.testing.assert_allclose(sess.run(None, feeds)[0], on, rtol=1e-5, atol=1e-6)
+
+
+def _trunk_then(extra_nodes, extra_inits, c, hw=9, batch=2, outputs=("y",)):
+    """conv (3 -> c... plain input) -> t, then extra nodes reading t."""
+    nodes = _conv("x", "t0", "first", k=3)
+    nodes += _conv("t0", "t", "second", k=3)
+    inits = {**_conv_inits("first", 16, c, 3, 1), **_conv_inits("second", c, c, 3, 2), **extra_inits}
+    x = rand(batch, 16, hw, hw + 2, seed=3)
+    model = make_model(nodes + extra_nodes, [("x", np.float32, list(x.shape))],
+                       [(o, np.float32, None) for o in outputs], inits)
+    return model, {"x": x}
+
+
+@pytest.mark.parametrize("c", [16, 52, 64])  # 52: 12 padding lanes in the last block at W=16 (4 at W=8)
+def test_elementwise_followers_with_constants_and_padding_lanes(c):
+    rng = np.random.default_rng(0)
+    per_channel = rng.uniform(0.5, 2.0, (1, c, 1, 1)).astype(np.float32)
+    nodes = [
+        helper.make_node("Sigmoid", ["t"], ["s1"], name="sig"),
+        helper.make_node("Div", ["s1", "k_div"], ["d"], name="div"),                  # per-channel divisor
+        helper.make_node("Mul", ["d", "k_mul"], ["m"], name="mul"),                    # (C, 1, 1) constant
+        helper.make_node("Add", ["m", "k_one"], ["a"], name="add"),                    # scalar
+        helper.make_node("Clip", ["a", "lo", "hi"], ["cl"], name="clip"),
+        helper.make_node("Sub", ["k_plane", "cl"], ["sb"], name="sub"),                # (1, 1, H, W) constant first
+        helper.make_node("Conv", ["sb", "last_w"], ["y"], name="last", kernel_shape=[1, 1]),
+    ]
+    inits = {"k_div": per_channel, "k_mul": rand(c, 1, 1, seed=4), "k_one": np.array(1.5, np.float32),
+             "lo": np.array(-0.5, np.float32), "hi": np.array(2.0, np.float32),
+             "k_plane": rand(1, 1, 9, 11, seed=5), "last_w": rand(16, c, 1, 1, seed=6) * 0.2}
+    model, feeds = _trunk_then(nodes, inits, c)
+    got = assert_matches_ort(model, feeds, num_threads=2)
+    assert np.isfinite(got[0]).all()
+    _, info, kinds = _session_layout(model)
+    for name in ("sig", "div", "mul", "add", "clip", "sub", "last"):
+        assert kinds[name] == "blocked", name
+    assert info["reorders"] == 1
+
+
+def test_squeeze_excitation_gate_and_shared_plain_reorder():
+    c = 32
+    nodes = [
+        helper.make_node("GlobalAveragePool", ["t"], ["g"], name="gap"),
+        helper.make_node("Conv", ["g", "se1_w", "se1_b"], ["h"], name="se1", kernel_shape=[1, 1]),
+        helper.make_node("Relu", ["h"], ["hr"], name="se1_relu"),
+        helper.make_node("Conv", ["hr", "se2_w", "se2_b"], ["e"], name="se2", kernel_shape=[1, 1]),
+        helper.make_node("HardSigmoid", ["e"], ["gate"], name="hsig"),
+        helper.make_node("Mul", ["t", "gate"], ["y"], name="scale"),
+        # a plain consumer and a second output on a blocked value: one shared reorder serves both
+        helper.make_node("Transpose", ["t"], ["tt"], name="tr", perm=[0, 2, 3, 1]),
+    ]
+    inits = {**_conv_inits("se1", c, 16, 1, 7), **_conv_inits("se2", 16, c, 1, 8)}
+    model, feeds = _trunk_then(nodes, inits, c, outputs=("y", "tt", "t"))
+    assert_matches_ort(model, feeds, num_threads=2)
+    _, info, kinds = _session_layout(model)
+    assert kinds["scale"] == kinds["gap"] == kinds["se1"] == kinds["se2"] == "blocked"
+    assert kinds["tr"] == "plain"
+    assert info["reorders"] == 2       # t (Transpose, graph output) and y
+
+
+def test_plain_full_size_operand_is_reordered_in():
+    c = 32
+    nodes = [helper.make_node("Add", ["z", "t"], ["y"], name="add")]
+    model, feeds = _trunk_then(nodes, {}, c)
+    z = rand(2, c, 9, 11, seed=12)
+    model.graph.input.append(helper.make_tensor_value_info("z", 1, list(z.shape)))
+    feeds["z"] = z
+    assert_matches_ort(model, feeds)
+    _, info, kinds = _session_layout(model)
+    assert kinds["add"] == "blocked" and info["reorders"] == 2
+
+
+@settings(max_examples=12, deadline=None)
+@given(c1=st.sampled_from([16, 32, 20, 48]), c2=st.sampled_from([16, 12, 32]), hw=st.integers(3, 12),
+       batch=st.integers(1, 2))
+def test_concat_on_block_boundaries(c1, c2, hw, batch):
+    width = _width()
+    nodes = _conv("x", "u", "a", k=3) + _conv("x", "v", "b", k=1, pads=0) + [
+        helper.make_node("Concat", ["u", "v"], ["cat"], name="cat", axis=1),
+        helper.make_node("MaxPool", ["cat"], ["y"], name="pool", kernel_shape=[2, 2], ceil_mode=1)]
+    inits = {**_conv_inits("a", 16, c1, 3, 1), **_conv_inits("b", 16, c2, 1, 2)}
+    x = rand(batch, 16, hw, hw + 1, seed=hw)
+    model = make_model(nodes, [("x", np.float32, list(x.shape))], [("y", np.float32, None)], inits)
+    assert_matches_ort(model, {"x": x})
+    _, info, kinds = _session_layout(model)
+    pad_ok = all(-(-c // width) * width <= 1.25 * c for c in (16, c1))
+    if pad_ok and c1 % width == 0 and kinds["b"] == "blocked":
+        assert kinds["cat"] == "blocked"
+    if c1 % width:
+        assert kinds["cat"] == "plain"
+
+
+def test_block_constant_and_unblock_roundtrip():
+    width = _width()
+    c = width + 3
+    x = rand(2, c, 4, 5, seed=1)
+    from fastconv.kernels.numba.layout import reorder_nchw_to_nchwc
+
+    xb = reorder_nchw_to_nchwc(x, width)
+    np.testing.assert_array_equal(unblock(xb, c), x)
+    k = rand(c, 1, 1, seed=2)
+    kb = block_constant(k, x.shape, width)
+    np.testing.assert_allclose(unblock(np.ascontiguousarray(np.broadcast_to(xb * kb, xb.shape)), c), x * k,
+                               rtol=1e-6)
+    assert (kb.reshape(-1, width)[-1, 3:] == 1.0).all()     # padding lanes: 1.0 (finite under Div)

@@ -117,6 +117,8 @@ def bench_model(name: str, shape: tuple, iterations: int, warmup: int, threads: 
         if g.size:
             max_abs = max(max_abs, float(np.abs(g.astype(np.float64) - e.astype(np.float64)).max()))
             rel = max(rel, zoo.rel_l2(g, e))
+    # the layout of the plan the runs used (the last one made: symbolic-shape models plan on first run)
+    layout = list(fc.layout_info().values())[-1]
     fc_ms = float(np.median(times["fastconv"]) * 1e3)
     ort_ms = float(np.median(times["onnxruntime"]) * 1e3)
     return {
@@ -126,6 +128,8 @@ def bench_model(name: str, shape: tuple, iterations: int, warmup: int, threads: 
         "fastconv_ms": fc_ms, "onnxruntime_ms": ort_ms, "ratio": fc_ms / ort_ms,
         "fastconv_min_ms": float(np.min(times["fastconv"]) * 1e3),
         "onnxruntime_min_ms": float(np.min(times["onnxruntime"]) * 1e3),
+        "blocked_steps": layout["blocked_steps"], "plain_steps": layout["plain_steps"],
+        "reorders": layout["reorders"],
         "fastconv_load_s": t1 - t0, "onnxruntime_load_s": t2 - t1, "fastconv_first_run_s": fc_first,
         "iterations": iterations, "warmup": warmup, "interleaved": interleave,
         "fastconv_times_ms": [t * 1e3 for t in times["fastconv"]],
@@ -144,16 +148,18 @@ def markdown(results: list[dict], machine: dict, started: str, interleaved: bool
              "`session.force_spinning_stop`=1; " + ("engines interleaved per iteration, order flipped each time"
                                                     if interleaved else "engines timed in blocks (--blocked)"),
              "- ratio = fastconv median / onnxruntime median (< 1: fastconv is faster); errors: worst output", "",
-             "| model | input | max abs diff | rel L2 | fastconv ms | onnxruntime ms | ratio | fastconv load s |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| model | input | max abs diff | rel L2 | fastconv ms | onnxruntime ms | ratio | fastconv load s | "
+             "steps NCHWc / NCHW / reorders |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         if "error" in r:
-            lines.append(f"| {r['model']} | {'x'.join(map(str, r['input_shape']))} | error: {r['error']} |||||")
+            lines.append(f"| {r['model']} | {'x'.join(map(str, r['input_shape']))} | error: {r['error']} ||||||")
             continue
         note = "" if r["reference"] == "onnxruntime" else " *"
         lines.append(f"| {r['model']} | {'x'.join(map(str, r['input_shape']))} | {r['max_abs_diff']:.3g} | "
                      f"{r['rel_l2']:.3g}{note} | {r['fastconv_ms']:.2f} | {r['onnxruntime_ms']:.2f} | "
-                     f"{r['ratio']:.2f} | {r['fastconv_load_s']:.2f} |")
+                     f"{r['ratio']:.2f} | {r['fastconv_load_s']:.2f} | "
+                     f"{r['blocked_steps']} / {r['plain_steps']} / {r['reorders']} |")
     if any(r.get("reference", "onnxruntime") != "onnxruntime" for r in results):
         lines += ["", "\\* reference is float64 sigmoid of onnxruntime's logits: onnxruntime's Sigmoid is off by "
                       "1e-3 relative and more for outputs below 1e-3 (tests/models/zoo.py, exact_sigmoid)"]

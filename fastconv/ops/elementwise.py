@@ -197,8 +197,13 @@ class PRelu(Op):
         _prelu_slope(self, x.shape, slope.shape)
         return same_as_input(inputs)
 
+    def slope_shape(self, x_shape, s_shape) -> tuple:
+        """The shape the slope is viewed as to broadcast against x (numpy's rules, or the legacy per-channel
+        form)."""
+        return _prelu_slope(self, x_shape, s_shape)
+
     def run(self, x, slope):
-        slope = slope.reshape(_prelu_slope(self, x.shape, slope.shape))
+        slope = slope.reshape(self.slope_shape(x.shape, slope.shape))
         return (np.where(x < 0, x * slope, x),)
 
 

@@ -2,13 +2,21 @@
 Softmax / LogSoftmax. All keep the input's float dtype; constants are converted to it before use."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import get_num_threads
 
 from fastconv.graph.ir import TensorInfo
 from fastconv.kernels.buffers import accepts_out, output
-from fastconv.kernels.numba.epilogue import Epilogue, channel_affine_f32, channel_affine_nchwc_f32
+from fastconv.kernels.numba.epilogue import (
+    Epilogue,
+    channel_affine_f32,
+    channel_affine_nchwc_f32,
+    channel_affine_prelu_f32,
+)
 from fastconv.kernels.numba.simd import width_token
+from fastconv.kernels.numba.softmax import softmax_f32, softmax_par_f32, softmax_tasks
 from fastconv.ops.base import Op, same_as_input
 from fastconv.ops.elementwise import FLOAT, check_kind
 from fastconv.ops.registry import register_op, schema_version
@@ -87,17 +95,20 @@ class ChannelAffine(Op):
     """Plan-time op (never in an ONNX file): y = act(x * scale[c] + shift[c]) along axis 1, float32, one pass.
     fastconv/plan/fusion.py builds it from chains of BatchNormalization and Mul / Add / Sub / Div by
     per-channel constants (and a following activation) that do not follow a convolution: DenseNet's
-    BN -> Mul -> Add -> Relu before each conv is four numpy passes with temporaries otherwise."""
+    BN -> Mul -> Add -> Relu before each conv is four numpy passes with temporaries otherwise. With `slope`
+    (C,), the activation is PRelu with that per-channel slope (a conv's epilogue takes only one)."""
 
     op_type = "ChannelAffine"
     domain = "ai.fastconv"
-    attributes = frozenset({"scale", "shift", "epilogue"})
+    attributes = frozenset({"scale", "shift", "epilogue", "slope"})
     PARALLEL_FLOATS = 100_000   # below: one thread (a parallel region costs more than the pass)
 
     def parse(self, attrs):
         self.scale = np.asarray(attrs["scale"], np.float32)
         self.shift = np.asarray(attrs["shift"], np.float32)
         self.epilogue = attrs.get("epilogue") or Epilogue()
+        # PRelu with a per-channel slope (C,) applied after the affine instead of the epilogue's activation
+        self.slope = None if attrs.get("slope") is None else np.asarray(attrs["slope"], np.float32)
 
     def infer(self, inputs):
         return same_as_input(inputs)
@@ -108,6 +119,8 @@ class ChannelAffine(Op):
         kind, alpha, beta = self.epilogue.args
         a, b = self.scale, self.shift
         parallel = n * c * size >= self.PARALLEL_FLOATS
+        if self.slope is not None:
+            return self._prelu_runner(shape, n, c, size, parallel)
 
         @accepts_out
         def run(x, out=None):
@@ -115,6 +128,19 @@ class ChannelAffine(Op):
             chunks = max(1, min(get_num_threads(), n * c)) if parallel else 1
             channel_affine_f32(np.ascontiguousarray(x, np.float32).reshape(n, c, size), a, b, kind, alpha, beta,
                                y.reshape(n, c, size), chunks)
+            return (y,)
+
+        return run
+
+    def _prelu_runner(self, shape, n, c, size, parallel):
+        a, b, slope = self.scale, self.shift, self.slope
+
+        @accepts_out
+        def run(x, out=None):
+            y = output(out, shape)
+            chunks = max(1, min(get_num_threads(), n * c)) if parallel else 1
+            channel_affine_prelu_f32(np.ascontiguousarray(x, np.float32).reshape(n, c, size), a, b, slope,
+                                     y.reshape(n, c, size), chunks)
             return (y,)
 
         return run
@@ -142,7 +168,7 @@ class ChannelAffine(Op):
         return run
 
     def blockable(self, inputs, ctx):
-        return len(inputs[0].shape) == 4
+        return len(inputs[0].shape) == 4 and self.slope is None   # no blocked PRelu kernel
 
     def run(self, x):
         return self._runner(tuple(x.shape))(x)
@@ -274,11 +300,37 @@ class _SoftmaxBase(Op):
 
 @register_op("Softmax")
 class Softmax(_SoftmaxBase):
+    """float32 runs on one SIMD kernel (kernels/numba/softmax.py) over the tensor seen as (pre, n, post), n the
+    softmax axis (the legacy form's flattened trailing axes), shapes fixed at plan time."""
+
+    PARALLEL_FLOATS = 200_000   # below: one thread (a parallel region costs more than the pass)
+
     @staticmethod
     def finish(shifted, axes):
         np.exp(shifted, out=shifted)
         shifted /= shifted.sum(axis=axes, keepdims=True)
         return shifted
+
+    def lower(self, inputs, outputs, ctx):
+        shape = tuple(inputs[0].shape)
+        if inputs[0].dtype != np.float32 or math.prod(shape) == 0:
+            return self.run
+        axes = self.axes(len(shape))
+        pre, n, post = math.prod(shape[:axes[0]]), math.prod(shape[axes[0]:axes[-1] + 1]), \
+            math.prod(shape[axes[-1] + 1:])
+        tasks = softmax_tasks(pre, post)
+        parallel = tasks > 1 and pre * n * post >= self.PARALLEL_FLOATS
+
+        @accepts_out
+        def run(x, out=None):
+            y = output(out, shape)
+            if parallel:
+                softmax_par_f32(x.reshape(-1), y.reshape(-1), tasks, n, post, min(tasks, get_num_threads()))
+            else:
+                softmax_f32(x.reshape(-1), y.reshape(-1), tasks, n, post)
+            return (y,)
+
+        return run
 
 
 @register_op("LogSoftmax")

@@ -7,6 +7,8 @@ and the executor copies views it hands back), a copy otherwise, so kernels downs
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from fastconv.graph.ir import TensorInfo
@@ -26,6 +28,13 @@ def _attr_to_input(node, add_constant, attr, position, dtype=np.int64):
             node.inputs.append(name)
         else:
             node.inputs[position] = name
+
+
+def reshape_to(shape) -> Callable:
+    """The lowered form of every op that only reshapes (Reshape, Flatten, Squeeze, Unsqueeze, Transpose of size-1
+    axes): the output shape is fixed at plan time, extra inputs (shape, axes) are ignored."""
+    shape = tuple(shape)
+    return lambda x, *_: (x.reshape(shape),)
 
 
 @register_op("Identity")
@@ -180,8 +189,7 @@ class Reshape(Op):
         return [TensorInfo(inputs[0].dtype, shape)]
 
     def lower(self, inputs, outputs, ctx):
-        shape = outputs[0].shape
-        return lambda x, *_: (x.reshape(shape),)
+        return reshape_to(outputs[0].shape)
 
     def run(self, x, shape):
         return (x.reshape(self.target(x.shape, shape)),)
@@ -207,6 +215,9 @@ class Flatten(Op):
     def run(self, x):
         return (x.reshape(self._shape(x.shape)),)
 
+    def lower(self, inputs, outputs, ctx):
+        return reshape_to(outputs[0].shape)
+
 
 @register_op("Transpose")
 class Transpose(Op):
@@ -228,6 +239,21 @@ class Transpose(Op):
 
     def run(self, x):
         return (contiguous(np.transpose(x, self._perm(x.ndim))) if x.ndim else x.view(),)
+
+    def lower(self, inputs, outputs, ctx):
+        shape, perm = tuple(inputs[0].shape), tuple(self._perm(len(inputs[0].shape)))
+        moved = [p for p in perm if shape[p] != 1]
+        if moved == sorted(moved):  # only size-1 axes move: the same memory order, a reshape
+            return reshape_to(outputs[0].shape)
+        out_shape, dtype = tuple(outputs[0].shape), outputs[0].dtype
+
+        @accepts_out
+        def run(x, out=None):
+            y = output(out, out_shape, dtype)
+            np.copyto(y, x.transpose(perm))
+            return (y,)
+
+        return run
 
 
 class _AxesOp(Op):
@@ -258,6 +284,9 @@ class Squeeze(_AxesOp):
     def run(self, x, axes=None):
         return (x.reshape(self._shape(x.shape, axes)),)
 
+    def lower(self, inputs, outputs, ctx):
+        return reshape_to(outputs[0].shape)
+
 
 @register_op("Unsqueeze")
 class Unsqueeze(_AxesOp):
@@ -277,6 +306,9 @@ class Unsqueeze(_AxesOp):
 
     def run(self, x, axes):
         return (x.reshape(self._shape(x.shape, axes)),)
+
+    def lower(self, inputs, outputs, ctx):
+        return reshape_to(outputs[0].shape)
 
 
 @register_op("Concat")

@@ -25,7 +25,7 @@ from fastconv.kernels.numba.epilogue import Epilogue
 
 CONVS = ("Conv", "ConvTranspose")
 # ONNX activation ops the epilogue runs, with how to read their parameters
-_SIMPLE = {"Relu", "Sigmoid", "Tanh", "HardSwish"}
+_SIMPLE = {"Relu", "Sigmoid", "Tanh", "HardSwish", "Mish"}
 _F32_MIN, _F32_MAX = float(np.finfo(np.float32).min), float(np.finfo(np.float32).max)
 
 
@@ -38,6 +38,11 @@ def _activation(node: Node, infos) -> Epilogue | None:
         return Epilogue(op)
     if op == "LeakyRelu":
         return Epilogue(op, node.op.alpha)
+    if op == "PRelu":  # one slope for every element: LeakyRelu
+        slope = infos[node.inputs[1]]
+        if slope.value is None or slope.value.size != 1 or slope.dtype != np.float32:
+            return None
+        return Epilogue("LeakyRelu", float(slope.value.reshape(-1)[0]))
     if op == "HardSigmoid":
         return Epilogue(op, node.op.alpha, node.op.beta)
     if op == "Clip":
@@ -54,17 +59,34 @@ def _activation(node: Node, infos) -> Epilogue | None:
     return None
 
 
-def _channel_vector(infos, value: str, y: str) -> np.ndarray | None:
-    """The constant `value` as a float64 (C,) vector when it broadcasts along the channel axis (1) of value `y`
-    only, else None."""
-    info, yi = infos[value], infos[y]
-    if info.value is None or info.dtype != np.float32 or len(info.shape) > len(yi.shape) or len(yi.shape) < 2:
+def _per_channel(v: np.ndarray, shape: tuple) -> np.ndarray | None:
+    """v as a float64 (C,) vector when it broadcasts (numpy rules) along axis 1 of `shape` only, else None."""
+    if v.ndim > len(shape) or len(shape) < 2:
         return None
-    k = np.asarray(info.value).reshape((1,) * (len(yi.shape) - len(info.shape)) + tuple(info.shape))
-    m = yi.shape[1]
+    k = v.reshape((1,) * (len(shape) - v.ndim) + v.shape)
+    m = shape[1]
     if k.shape[0] != 1 or k.shape[1] not in (1, m) or any(d != 1 for d in k.shape[2:]):
         return None
     return np.broadcast_to(k.reshape(-1).astype(np.float64), (m,))
+
+
+def _channel_vector(infos, value: str, y: str) -> np.ndarray | None:
+    """The constant `value` as a float64 (C,) vector when it broadcasts along the channel axis (1) of value `y`
+    only, else None."""
+    info = infos[value]
+    if info.value is None or info.dtype != np.float32:
+        return None
+    return _per_channel(np.asarray(info.value), tuple(infos[y].shape))
+
+
+def _prelu_slope(node: Node, infos) -> np.ndarray | None:
+    """PRelu's constant slope as a float64 (C,) vector when it varies along the channel axis only (in numpy's
+    broadcasting or the legacy 1-D per-channel form), else None."""
+    x, slope = infos[node.inputs[0]], infos[node.inputs[1]]
+    if slope.value is None or slope.dtype != np.float32 or x.dtype != np.float32:
+        return None
+    view = node.op.slope_shape(tuple(x.shape), tuple(slope.shape))
+    return _per_channel(np.asarray(slope.value).reshape(view), tuple(x.shape))
 
 
 def _batchnorm_affine(bn: Node, infos) -> tuple[np.ndarray, np.ndarray] | None:
@@ -98,11 +120,32 @@ class _Fuser:
         v = self.infos[value].value if value else None
         return float(v.reshape(-1)[0]) if v is not None and v.size == 1 else None
 
-    def decomposed_activation(self, conv: Node):
-        """Activations exporters write out in several nodes around the conv output y, which they read twice:
-        y * sigmoid(y) (SiLU), y * HardSigmoid(y) with alpha 1/6, beta 1/2, and y * clip(y + 3, 0, 6) / 6
-        (HardSwish). Returns (activation, absorbed nodes, last node) or None."""
-        y = conv.outputs[0]
+    def consumer_op(self, value: str, op_type: str) -> Node | None:
+        """The sole reader of value when it is an ONNX `op_type` node, else None."""
+        node = self.sole_consumer(value)
+        return node if node is not None and node.op_type == op_type and node.domain in ("", "ai.onnx") else None
+
+    def mish_tail(self, start: Node) -> tuple[list[Node], str] | None:
+        """softplus(y) as exporters write it, from its first node: Softplus, or Exp -> Add 1 -> Log; returns its
+        nodes and tanh(softplus(y))'s value when a Tanh follows."""
+        nodes = [start]
+        if start.op_type == "Exp":
+            add = self.consumer_op(start.outputs[0], "Add")
+            if add is None or len(add.inputs) != 2 or self.scalar(
+                    add.inputs[1] if add.inputs[0] == start.outputs[0] else add.inputs[0]) != 1.0:
+                return None
+            log = self.consumer_op(add.outputs[0], "Log")
+            if log is None:
+                return None
+            nodes += [add, log]
+        tanh = self.consumer_op(nodes[-1].outputs[0], "Tanh")
+        return None if tanh is None else (nodes + [tanh], tanh.outputs[0])
+
+    def decomposed_activation(self, y: str):
+        """Activations exporters write out in several nodes around a value y, which they read twice:
+        y * sigmoid(y) (SiLU), y * HardSigmoid(y) with alpha 1/6, beta 1/2, y * clip(y + 3, 0, 6) / 6
+        (HardSwish), y * tanh(softplus(y)) with softplus as Softplus or log(exp(y) + 1) (Mish). Returns
+        (activation, absorbed nodes, last node) or None."""
         if y in self.keep:
             return None
         users = [n for n in self.nodes if y in n.inputs]
@@ -119,6 +162,10 @@ class _Fuser:
                                           and abs(u.op.beta - 0.5) < 1e-6):
                 if is_mul_of(other, y, u.outputs[0]) and self.sole_consumer(u.outputs[0]) is other:
                     return ("Silu" if u.op_type == "Sigmoid" else "HardSwish"), [u], other
+            if u.op_type in ("Softplus", "Exp"):
+                tail = self.mish_tail(u)
+                if tail is not None and is_mul_of(other, y, tail[1]) and self.sole_consumer(tail[1]) is other:
+                    return "Mish", tail[0], other
             if u.op_type == "Add" and self.scalar(u.inputs[1]) == 3.0:
                 clip = self.sole_consumer(u.outputs[0])
                 act = _activation(clip, self.infos) if clip is not None and clip.op_type == "Clip" else None
@@ -222,7 +269,7 @@ class _Fuser:
 
     def step_decomposed(self, conv: Node) -> bool:
         ep = conv.op.epilogue
-        found = self.decomposed_activation(conv) if ep.activation is None else None
+        found = self.decomposed_activation(conv.outputs[0]) if ep.activation is None else None
         if found is None:
             return False
         act, absorbed, last = found
@@ -270,10 +317,36 @@ def _affine_step(node: Node, x: str, infos) -> tuple[np.ndarray, np.ndarray] | N
     return {"Mul": (vec, zeros), "Add": (ones, vec), "Sub": (ones, -vec), "Div": (1.0 / vec, zeros)}[node.op_type]
 
 
+_LONE = ("PRelu", "Mish")  # activations numpy runs in several passes: worth a ChannelAffine pass on their own
+_DECOMPOSED_STARTS = ("Sigmoid", "HardSigmoid", "Add", "Softplus", "Exp")  # first nodes of decomposed_activation
+
+
+def _channel_activation(node: Node, x: str, infos) -> tuple[Epilogue | None, np.ndarray | None] | None:
+    """What a ChannelAffine applies for an activation node reading x: (epilogue activation, None), or (None,
+    per-channel slope) for PRelu; None when node is neither."""
+    if node.inputs[0] != x or node.domain not in ("", "ai.onnx"):
+        return None
+    act = _activation(node, infos)
+    if act is not None:
+        return act, None
+    slope = _prelu_slope(node, infos) if node.op_type == "PRelu" else None
+    return None if slope is None else (None, slope)
+
+
+def _spatial(infos, x: str) -> bool:
+    """x is float32 (N, C, spatial...) with at least one vector per channel plane: ChannelAffine's layout."""
+    shape = infos[x].shape
+    return infos[x].dtype == np.float32 and len(shape) >= 3 and int(np.prod(shape[2:])) >= 16
+
+
 def fuse_channel_affine(nodes: list[Node], infos: dict[str, TensorInfo], graph_outputs: set[str]) -> list[Node]:
     """Chains of per-channel affine ops (`_affine_step`) and an optional activation that the conv fusion left
     (pre-activation blocks: DenseNet's BN -> Mul -> Add -> Relu) become one ChannelAffine node: one pass over
-    the tensor instead of one or two per op. A lone Mul / Add stays as it is (numpy does it in one pass)."""
+    the tensor instead of one or two per op. The activation may be PRelu with a per-channel slope (a slope per
+    plane, applied in the same pass) or one written out in several nodes (SiLU, HardSwish, Mish). PRelu and Mish
+    on their own, and decomposed activations of any other value, become a ChannelAffine with scale 1 and
+    shift 0 (PRelu after a conv lands here when its slope is per channel: the conv kernels take one slope). A
+    lone Mul / Add stays as it is (numpy does it in one pass)."""
     from fastconv.ops.normalization import ChannelAffine
 
     fz = _Fuser(nodes, infos, graph_outputs)
@@ -282,34 +355,60 @@ def fuse_channel_affine(nodes: list[Node], infos: dict[str, TensorInfo], graph_o
         node = fz.nodes[k]
         x = next((i for i in node.inputs[:2] if i and infos[i].value is None), None)
         step = _affine_step(node, x, infos) if x else None
-        if step is None:
-            k += 1
-            continue
-        chain, (a, b), cur, act = [node], step, node.outputs[0], None
-        while (nxt := fz.sole_consumer(cur)) is not None:
-            more = _affine_step(nxt, cur, infos)
-            if more is not None:
+        chain, act = [], None  # act: (epilogue activation, PRelu slope, its nodes)
+        if x and node.op_type in _DECOMPOSED_STARTS and node.inputs[0] == x and _spatial(infos, x) and \
+                (dec := fz.decomposed_activation(x)):
+            act = (Epilogue(dec[0]), None, dec[1] + [dec[2]])
+        elif step is not None:
+            chain, (a, b), cur = [node], step, node.outputs[0]
+            while (nxt := fz.sole_consumer(cur)) is not None and (more := _affine_step(nxt, cur, infos)):
                 a, b = a * more[0], b * more[0] + more[1]
-            elif nxt.inputs[0] == cur and nxt.domain in ("", "ai.onnx"):
-                act = _activation(nxt, infos)
-                if act is not None:
-                    chain.append(nxt)
-                break
-            else:
-                break
-            chain.append(nxt)
-            cur = nxt.outputs[0]
-        if len(chain) == 1 and node.op_type != "BatchNormalization":
+                chain.append(nxt)
+                cur = nxt.outputs[0]
+            if nxt is not None and (found := _channel_activation(nxt, cur, infos)):
+                act = (*found, [nxt])
+            elif nxt is None and (dec := fz.decomposed_activation(cur)):
+                act = (Epilogue(dec[0]), None, dec[1] + [dec[2]])
+        elif x and node.op_type in _LONE and _spatial(infos, x) and (found := _channel_activation(node, x, infos)):
+            act = (*found, [node])
+        fused_nodes = chain + (act[2] if act else [])
+        if not fused_nodes or (len(fused_nodes) == 1 and fused_nodes[0].op_type in ("Mul", "Add", "Sub", "Div")):
             k += 1
             continue
-        last = chain[-1]
-        attrs = {"scale": a.astype(np.float32), "shift": b.astype(np.float32),
-                 "epilogue": Epilogue(act.activation, act.alpha, act.beta) if act else None}
-        fused = Node("ChannelAffine", [x], list(last.outputs), attrs, node.name, "ai.fastconv", node.opset,
-                     fused_from=list(chain))
+        if not chain:
+            c = infos[x].shape[1]
+            a, b = np.ones(c), np.zeros(c)
+        last = fused_nodes[-1]
+        attrs = {"scale": a.astype(np.float32), "shift": b.astype(np.float32), "epilogue": act[0] if act else None,
+                 "slope": act[1].astype(np.float32) if act and act[1] is not None else None}
+        fused = Node("ChannelAffine", [x], list(last.outputs), attrs, fused_nodes[0].name, "ai.fastconv",
+                     fused_nodes[0].opset, fused_from=list(fused_nodes))
         fused.op = ChannelAffine(fused)
         fz.nodes[fz.nodes.index(last)] = fused
-        for n in chain[:-1]:
+        for n in fused_nodes[:-1]:
             fz.nodes.remove(n)
-        k = fz.nodes.index(fused) + 1
+        # node k is now the next one (or the ChannelAffine, when it replaced a lone node: it matches nothing)
+    return fz.nodes
+
+
+def fuse_into_gemm(nodes: list[Node], infos: dict[str, TensorInfo], graph_outputs: set[str]) -> list[Node]:
+    """A Gemm whose A is a Flatten / Reshape to 2-D (that Gemm its only reader) reads the tensor before it
+    directly (every planned value is C-contiguous, so the reshape is free: `Gemm.a_2d` records the 2-D shape);
+    an activation that is the Gemm output's only reader runs in the Gemm kernel's epilogue. LeNet's
+    Flatten -> Gemm -> Relu is one step instead of three."""
+    fz = _Fuser(nodes, infos, graph_outputs)
+    for gemm in [n for n in fz.nodes if n.op_type == "Gemm" and n.domain in ("", "ai.onnx")]:
+        src = next((n for n in fz.nodes if gemm.inputs[0] in n.outputs), None)
+        if src is not None and src.op_type in ("Flatten", "Reshape") and src.domain in ("", "ai.onnx") and \
+                fz.sole_consumer(src.outputs[0]) is gemm:
+            fused = fz.derive(gemm, gemm, inputs=[src.inputs[0], *gemm.inputs[1:]])
+            fused.op.a_2d = tuple(infos[src.outputs[0]].shape)
+            fused.fused_from = [src, gemm]
+            fz.replace(src, gemm, fused)
+            gemm = fused
+        y = gemm.outputs[0]
+        nxt = fz.sole_consumer(y)
+        act = _activation(nxt, infos) if nxt is not None and nxt.inputs[0] == y else None
+        if act is not None:
+            fz.replace(gemm, nxt, fz.derive(gemm, nxt, epilogue=act))
     return fz.nodes

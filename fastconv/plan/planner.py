@@ -17,7 +17,8 @@ import numpy as np
 from fastconv.errors import FastconvError, InvalidModelError, UnsupportedError
 from fastconv.graph.ir import Graph, Node, TensorInfo
 from fastconv.ops.base import ValueRequired
-from fastconv.plan.fusion import fuse_channel_affine, fuse_into_convolutions
+from fastconv.plan.deadcode import eliminate_dead_nodes
+from fastconv.plan.fusion import fuse_channel_affine, fuse_into_convolutions, fuse_into_gemm
 from fastconv.plan.layout import propagate_layouts
 from fastconv.plan.memory import MemoryPlan, plan_memory
 from fastconv.platform import Platform
@@ -138,9 +139,11 @@ def build_plan(graph: Graph, inputs: dict[str, TensorInfo], ctx: PlanContext) ->
             if name:
                 infos[name] = info
         remaining.append(node)
+    remaining = eliminate_dead_nodes(remaining, {v.name for v in graph.outputs})
     if ctx.fuse:
         remaining = fuse_into_convolutions(remaining, infos, {v.name for v in graph.outputs})
         remaining = fuse_channel_affine(remaining, infos, {v.name for v in graph.outputs})
+        remaining = fuse_into_gemm(remaining, infos, {v.name for v in graph.outputs})
     blocked = {}
     if ctx.layout:
         result = propagate_layouts(remaining, infos, [v.name for v in graph.outputs], ctx)

@@ -7,7 +7,7 @@ from fastconv.kernels.numba.epilogue import Epilogue
 EPILOGUES = [Epilogue(a, al, be, res)
              for a, al, be in [(None, 0, 0), ("Relu", 0, 0), ("Clip", -0.5, 0.75), ("LeakyRelu", 0.1, 0),
                                ("HardSigmoid", 0.2, 0.5), ("HardSwish", 0, 0), ("Sigmoid", 0, 0), ("Silu", 0, 0),
-                               ("Tanh", 0, 0)]
+                               ("Tanh", 0, 0), ("Mish", 0, 0)]
              for res in (False, True)]
 
 
@@ -33,4 +33,6 @@ def reference(y, epilogue: Epilogue, residual=None):
             a = a / (1 + np.exp(-a))
         elif k == "Tanh":
             a = np.tanh(a)
+        elif k == "Mish":
+            a = a * np.tanh(np.logaddexp(a, 0))
     return a

@@ -27,7 +27,7 @@ def test_apply_epilogue_matches_float64(ep):
     np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("act", ["Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "HardSwish"])
+@pytest.mark.parametrize("act", ["Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "HardSwish", "Mish"])
 def test_nan_and_inf_propagate(act):
     x = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0] + [1.0] * 11 + [np.nan], np.float32)
     ep = Epilogue(act, -1.0, 6.0) if act == "Clip" else Epilogue(act, 0.1) if act == "LeakyRelu" else Epilogue(act)
@@ -89,3 +89,17 @@ def test_every_convtranspose_kernel_fuses_every_epilogue(kernel):
     for ep in EPILOGUES:
         got = kernel.build(cfg, platform, w, b, ep)(x, res if ep.residual else None)[0]
         np.testing.assert_allclose(got, reference(base, ep, res), rtol=1e-4, atol=3e-5, err_msg=ep.describe())
+
+
+@pytest.mark.parametrize("chunks", [1, 2, 3])
+@pytest.mark.parametrize("n,c,s", [(1, 5, 37), (2, 3, 16), (1, 4, 7)])
+def test_channel_affine_prelu_matches_float64(n, c, s, chunks):
+    """y = prelu(x * a + b) with one slope per channel plane, planes split over chunks, vector tails."""
+    from fastconv.kernels.numba.epilogue import channel_affine_prelu_f32
+
+    x = rand(n, c, s, seed=1)
+    a, b, slope = rand(c, seed=2), rand(c, seed=3), rand(c, seed=4)
+    y = np.full_like(x, np.nan)
+    channel_affine_prelu_f32(x, a, b, slope, y, chunks)
+    v = x.astype(np.float64) * a[:, None] + b[:, None]
+    np.testing.assert_allclose(y, np.where(v < 0, v * slope[:, None], v), rtol=1e-6, atol=1e-6)

@@ -136,6 +136,37 @@ def test_softmax_legacy_default_axis_flattens_trailing_axes(op):
     np.testing.assert_allclose(got.reshape(2, 12), ref if op == "Softmax" else np.log(ref), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("shape,axis", [((1, 10), -1), ((3, 37), 1), ((2, 16), 1), ((2, 21, 5, 7), 1),
+                                        ((2, 3, 40), 1), ((4, 1), 1), ((2, 5, 3), 0), ((2, 3, 2100), 1)])
+def test_softmax_simd_kernel_row_and_strided_forms(shape, axis):
+    """Rows longer than a vector, vector tails, the strided form (axis not last) with partial vectors and
+    several tiles of positions."""
+    x = rand(*shape, seed=3) * 10
+    check("Softmax", {"x": x}, {"axis": axis}, 13, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("post", [1, 20])
+def test_softmax_kernel_nan_inf_and_threads(post):
+    from fastconv.kernels.numba.softmax import softmax_f32, softmax_par_f32, softmax_tasks
+
+    pre, n = 5, 19
+    x = rand(pre, n, post, seed=4) * 30
+    x[1, 3] = np.nan  # NaN rows (positions) come out NaN
+    x[2, 4] = -np.inf  # -inf contributes exp(-inf) = 0
+    with np.errstate(invalid="ignore"):
+        ref = np.exp(x - x.max(1, keepdims=True))
+        ref /= ref.sum(1, keepdims=True)
+    tasks = softmax_tasks(pre, post)
+    for chunks in (0, 1, 3):
+        y = np.full_like(x, 7.0)
+        if chunks:
+            softmax_par_f32(x.reshape(-1), y.reshape(-1), tasks, n, post, chunks)
+        else:
+            softmax_f32(x.reshape(-1), y.reshape(-1), tasks, n, post)
+        np.testing.assert_array_equal(np.isnan(y), np.isnan(ref))
+        np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-7)
+
+
 def test_softmax_axis_out_of_range_is_invalid():
     model = single_node_model("Softmax", {"x": rand(2, 3)}, {"axis": 2}, opset=13)
     with pytest.raises(InvalidModelError, match="axis 2"):

@@ -160,6 +160,20 @@ def test_transpose(perm):
     check("Transpose", {"x": ints(2, 3, 4, 5)}, {} if perm is None else {"perm": perm}, 7)
 
 
+@pytest.mark.parametrize("shape,perm,view", [((1, 6, 1, 1), [0, 2, 3, 1], True), ((4, 1, 5), [1, 0, 2], True),
+                                             ((2, 1, 3), [2, 1, 0], False)])
+def test_transpose_lowering(shape, perm, view):
+    """Lowered with the permutation fixed at plan time: moving only size-1 axes is a reshape (a view), any other
+    permutation a copy into the planned buffer."""
+    x = rand(*shape, seed=2)
+    model = single_node_model("Transpose", {"x": x}, {"perm": perm}, opset=13)
+    assert_matches_ort(model, {"x": x})
+    step = fastconv.InferenceSession(model).plan_for({"x": shape}).steps[0]
+    assert getattr(step.fn, "accepts_out", False) is not view
+    y = step.fn(x)[0]
+    assert (y.base is not None) is view and y.flags.c_contiguous
+
+
 @pytest.mark.parametrize("opset,axes", [(o, a) for o in (7, 11, 13, 21) for a in (None, [1], [1, -1])
                                          if o >= 11 or a is None or min(a) >= 0])
 def test_squeeze(opset, axes):

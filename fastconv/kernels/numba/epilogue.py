@@ -33,16 +33,16 @@ from fastconv.kernels.numba.simd import (
 )
 
 # activation codes passed to kernels
-NONE, RELU, CLIP, LEAKY_RELU, HARD_SIGMOID, HARD_SWISH, SIGMOID, SILU, TANH = range(9)
+NONE, RELU, CLIP, LEAKY_RELU, HARD_SIGMOID, HARD_SWISH, SIGMOID, SILU, TANH, MISH = range(10)
 ACTIVATIONS = {None: NONE, "Relu": RELU, "Clip": CLIP, "LeakyRelu": LEAKY_RELU, "HardSigmoid": HARD_SIGMOID,
-               "HardSwish": HARD_SWISH, "Sigmoid": SIGMOID, "Silu": SILU, "Tanh": TANH}
+               "HardSwish": HARD_SWISH, "Sigmoid": SIGMOID, "Silu": SILU, "Tanh": TANH, "Mish": MISH}
 
 
 @dataclass(frozen=True)
 class Epilogue:
-    """activation: an ONNX op name from ACTIVATIONS ("Silu" = x * sigmoid(x)) or None. alpha/beta: Clip's
-    min/max, LeakyRelu's alpha, HardSigmoid's alpha/beta (HardSwish uses 1/6 and 1/2). residual: a tensor of
-    the output's shape is added before the activation."""
+    """activation: an ONNX op name from ACTIVATIONS ("Silu" = x * sigmoid(x), "Mish" = x * tanh(softplus(x)))
+    or None. alpha/beta: Clip's min/max, LeakyRelu's alpha, HardSigmoid's alpha/beta (HardSwish uses 1/6 and
+    1/2). residual: a tensor of the output's shape is added before the activation."""
 
     activation: str | None = None
     alpha: float = 0.0
@@ -97,6 +97,14 @@ def activate(v, kind, alpha, beta):
         # tanh(x) = 1 - 2 / (exp(2x) + 1): exact limits at +-inf, absolute error ~1e-7 near 0
         one = vbroadcast(1.0, v)
         return vsub(one, vdiv(vbroadcast(2.0, v), vadd(vexp(vadd(v, v)), one)))
+    if kind == MISH:
+        # x * tanh(softplus(x)) = x * q / (q + 2) with q = e^x (e^x + 2): one exp, no log, no cancellation for
+        # x << 0 (q ~ 2 e^x, relative error a few ulps); e^x clamped at x = 20, where q / (q + 2) is 1 in float32,
+        # so that large x gives x (not inf / inf). NaN propagates through the exp.
+        two = vbroadcast(2.0, v)
+        e = vexp(vmin(v, vbroadcast(20.0, v)))
+        q = vmul(e, vadd(e, two))
+        return vmul(v, vdiv(q, vadd(q, two)))
     return v
 
 
@@ -156,6 +164,23 @@ def _affine_planes(xf, of, a, b, c_, s, p0, p1, kind, alpha, beta):
         if i < s:
             v = activate(vfma(vload_n(xf, base + i, s - i, 16), av, bv), kind, alpha, beta)
             vstore_n(of, base + i, v, s - i)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _prelu_planes(xf, of, a, b, slope, c_, s, p0, p1):
+    for p in range(p0, p1):  # PRelu's slope is LeakyRelu's alpha of one channel
+        _affine_planes(xf, of, a, b, c_, s, p, p + 1, LEAKY_RELU, slope[p % c_], np.float32(0.0))
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def channel_affine_prelu_f32(x, a, b, slope, out, chunks):
+    """out[n, c, :] = prelu(x[n, c, :] * a[c] + b[c], slope[c]) (PRelu with a per-channel slope: v if v >= 0
+    else slope[c] * v), layout and work split as channel_affine_f32."""
+    n_, c_, s = x.shape
+    planes = n_ * c_
+    for ch in prange(chunks):
+        _prelu_planes(x.reshape(-1), out.reshape(-1), a, b, slope, c_, s, ch * planes // chunks,
+                      (ch + 1) * planes // chunks)
 
 
 @njit(cache=True, parallel=True, nogil=True)

@@ -31,7 +31,7 @@ from fastconv.kernels.numba import layout
 from fastconv.kernels.numba.codegen import regenerate
 from fastconv.kernels.numba.conv_nchwc import _bload
 from fastconv.kernels.numba.epilogue import NO_EPILOGUE, NO_RESIDUAL, Epilogue, activate
-from fastconv.kernels.numba.simd import lanes, vadd, vbroadcast, vfma, vload, vstore, width_token
+from fastconv.kernels.numba.simd import lanes, vadd, vbroadcast, vfma, vload, vload_n, vstore, vstore_n, width_token
 
 TILES = ((6, 4), (6, 3), (6, 2), (6, 1), (1, 4), (1, 3), (1, 2), (1, 1))  # (MR, NV) pairs the driver uses
 
@@ -725,6 +725,84 @@ def gemm(pa: PackedA, b: np.ndarray, c: np.ndarray, width: int, epilogue: Epilog
     gemm_f32(pa.panels, pa.m, b3.reshape(-1), 0, k * n_cols, n_cols, c3.reshape(-1), 0, pa.m * n_cols, n_cols,
              n_cols, nb, 1, 0, 0, pa.bias, res, epilogue.residual, kind, alpha, beta, get_num_threads(), width_token(width))
     return c
+
+
+# Small-M GEMM (Gemm at batch 1-5, where A is a few activation rows and B the layer's weights): Y (m, n) =
+# act(A (m, k) @ B' (k, ldb) + bias (ldb,) [+ R (m, n)]). B' is laid out once at plan time, alpha folded in, its
+# columns zero-padded to ldb (a multiple of 16) so every B load is a full vector; the bias runs along N (a Gemm's
+# C), which the panel kernel above cannot take (its bias is per row of A). A is read in place (no packing: with
+# one row per tile its broadcasts are consecutive floats). Tiles: 1 row x 4 vectors of 16 columns, then 1 vector;
+# the last vector of a row stores only its valid columns. Vectors are 16 lanes on every target (a literal: a
+# width token argument costs ~2 us per call, more than the whole product at LeNet's sizes).
+
+@njit(cache=True, nogil=True, inline="always")
+def _rows_out(acc, y, res, off, cnt, has_res, kind, alpha, beta):
+    if cnt >= 16:
+        if has_res:
+            acc = vadd(acc, vload(res, off, 16))
+        vstore(y, off, activate(acc, kind, alpha, beta))
+    else:
+        if has_res:
+            acc = vadd(acc, vload_n(res, off, cnt, 16))
+        vstore_n(y, off, activate(acc, kind, alpha, beta), cnt)
+
+
+@njit(cache=True, nogil=True)
+def _rows_range(a, bp, bias, res, y, m, k, n, ldb, v0, v1, has_res, kind, alpha, beta):
+    """Columns [16*v0, 16*v1) (clipped to n) of every row of Y; a, bp, bias, res, y C-contiguous float32 of any
+    rank, read by flat offsets (A (m, k), B' (k, ldb), R and Y (m, n))."""
+    v = v0
+    while v < v1:
+        col = v * 16
+        if v + 4 <= v1:
+            for i in range(m):
+                c0 = vload(bias, col, 16)
+                c1 = vload(bias, col + 16, 16)
+                c2 = vload(bias, col + 32, 16)
+                c3 = vload(bias, col + 48, 16)
+                ai = i * k
+                bi = col
+                for _ in range(k):
+                    x = _bload(a, ai, 16)
+                    c0 = vfma(x, vload(bp, bi, 16), c0)
+                    c1 = vfma(x, vload(bp, bi + 16, 16), c1)
+                    c2 = vfma(x, vload(bp, bi + 32, 16), c2)
+                    c3 = vfma(x, vload(bp, bi + 48, 16), c3)
+                    ai += 1
+                    bi += ldb
+                yo = i * n + col
+                _rows_out(c0, y, res, yo, n - col, has_res, kind, alpha, beta)
+                _rows_out(c1, y, res, yo + 16, n - col - 16, has_res, kind, alpha, beta)
+                _rows_out(c2, y, res, yo + 32, n - col - 32, has_res, kind, alpha, beta)
+                _rows_out(c3, y, res, yo + 48, n - col - 48, has_res, kind, alpha, beta)
+            v += 4
+        else:
+            for i in range(m):
+                c0 = vload(bias, col, 16)
+                ai = i * k
+                bi = col
+                for _ in range(k):
+                    c0 = vfma(_bload(a, ai, 16), vload(bp, bi, 16), c0)
+                    ai += 1
+                    bi += ldb
+                _rows_out(c0, y, res, i * n + col, n - col, has_res, kind, alpha, beta)
+            v += 1
+
+
+@njit(cache=True, nogil=True)
+def gemm_rows_f32(a, bp, bias, res, y, m, k, n, ldb, has_res, kind, alpha, beta):
+    """Y = act(A @ B' + bias [+ R]) on the calling thread (see the comment above)."""
+    _rows_range(a, bp, bias, res, y, m, k, n, ldb, 0, ldb // 16, has_res, kind, alpha, beta)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def gemm_rows_par_f32(a, bp, bias, res, y, m, k, n, ldb, has_res, kind, alpha, beta, chunks):
+    """gemm_rows_f32 with the columns split over `chunks` threads in runs of whole 4-vector tiles."""
+    nvec = ldb // 16
+    quads = (nvec + 3) // 4
+    for c in prange(chunks):
+        _rows_range(a, bp, bias, res, y, m, k, n, ldb, min(nvec, 4 * (c * quads // chunks)),
+                    min(nvec, 4 * ((c + 1) * quads // chunks)), has_res, kind, alpha, beta)
 
 
 if __name__ == "__main__":

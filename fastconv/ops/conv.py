@@ -21,6 +21,7 @@ from fastconv.kernels.numba import conv_stem as _ks
 from fastconv.kernels.numba import conv_transpose as kt
 from fastconv.kernels.numba import gemm as kg
 from fastconv.kernels.numba import layout
+from fastconv.kernels.numba.bound import bound
 from fastconv.kernels.numba.epilogue import NO_EPILOGUE, Epilogue, apply_epilogue
 from fastconv.kernels.registry import register_kernel, select_kernel
 from fastconv.ops import _geometry as geo
@@ -281,6 +282,7 @@ def conv_im2col_gemm_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE):
     width = Platform.or_host(platform).simd_width
     tok = kg.width_token(width)
     kind, alpha, beta = epilogue.args
+    im2col, gemm = bound(kc.im2col_rows_f32), bound(kg.gemm_f32)
 
     @accepts_out
     def run(x, residual=None, out=None):
@@ -298,8 +300,8 @@ def conv_im2col_gemm_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE):
                 for r0 in range(0, rows, band):
                     r1 = min(rows, r0 + band)
                     cols = buf[:k_rows * (r1 - r0) * ow].reshape(k_rows, (r1 - r0) * ow)
-                    kc.im2col_rows_f32(xg, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, oh, ow, r0, r1, cols)
-                    kg.gemm_f32(pa.panels, mg, buf, 0, 0, (r1 - r0) * ow, of, (n * m + gi * mg) * p + r0 * ow, 0,
+                    im2col(xg, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, oh, ow, r0, r1, cols)
+                    gemm(pa.panels, mg, buf, 0, 0, (r1 - r0) * ow, of, (n * m + gi * mg) * p + r0 * ow, 0,
                                 p, (r1 - r0) * ow, 1, 1, 0, 0, pa.bias, res, epilogue.residual, kind, alpha,
                                 beta, get_num_threads(), tok)
         return (y,)
@@ -319,6 +321,7 @@ def conv_pointwise_gemm_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGU
     p = cfg.out_spatial[0] * cfg.out_spatial[1] * cfg.out_spatial[2]
     tok = kg.width_token(Platform.or_host(platform).simd_width)
     kind, alpha, beta = epilogue.args
+    gemm = bound(kg.gemm_f32)
 
     @accepts_out
     def run(x, residual=None, out=None):
@@ -328,7 +331,7 @@ def conv_pointwise_gemm_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGU
         y = output(out, cfg.output_shape)
         of = y.reshape(-1)
         res = kg.NO_RESIDUAL if not epilogue.residual else np.ascontiguousarray(residual, np.float32).reshape(-1)
-        kg.gemm_f32(pa.panels, mg, xf, 0, c * p, p, of, 0, m * p, p, p, n_, g, cg * p, mg * p, pa.bias, res,
+        gemm(pa.panels, mg, xf, 0, c * p, p, of, 0, m * p, p, p, n_, g, cg * p, mg * p, pa.bias, res,
                     epilogue.residual, kind, alpha, beta, get_num_threads(), tok)
         return (y,)
 
@@ -453,6 +456,7 @@ def convtranspose_gemm_col2im_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_E
     rows, p_in = in_d * in_h, in_d * in_h * in_w
     band = col2im_band(cfg)
     out_shape = (m, *cfg.out_spatial)
+    gemm, col2im = bound(kg.gemm_f32), bound(kt.col2im_add_f32)
 
     @accepts_out
     def run(x, residual=None, out=None):
@@ -470,10 +474,10 @@ def convtranspose_gemm_col2im_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_E
                     r1 = min(rows, r0 + band)
                     cols = buf[:mgk * (r1 - r0) * in_w].reshape(mgk, (r1 - r0) * in_w)
                     pa = packed[gi]
-                    kg.gemm_f32(pa.panels, mgk, xf, (n * c + gi * cg) * p_in + r0 * in_w, 0, p_in, buf, 0, 0,
+                    gemm(pa.panels, mgk, xf, (n * c + gi * cg) * p_in + r0 * in_w, 0, p_in, buf, 0, 0,
                                 (r1 - r0) * in_w, (r1 - r0) * in_w, 1, 1, 0, 0, pa.bias, kg.NO_RESIDUAL, False, 0,
                                 np.float32(0), np.float32(0), get_num_threads(), tok)
-                    kt.col2im_add_f32(cols, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, in_h, in_w, r0, r1,
+                    col2im(cols, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, in_h, in_w, r0, r1,
                                       bg, r0 == 0, og)
         return (apply_epilogue(y, epilogue, residual),)
 

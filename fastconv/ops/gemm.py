@@ -10,6 +10,7 @@ from numba import get_num_threads
 from fastconv.graph.ir import TensorInfo
 from fastconv.kernels.buffers import accepts_out, output
 from fastconv.kernels.numba import gemm as kg
+from fastconv.kernels.numba.bound import bound
 from fastconv.kernels.numba.epilogue import NO_EPILOGUE, Epilogue, apply_epilogue
 from fastconv.kernels.registry import register_kernel, select_kernel
 from fastconv.ops.base import Op, contiguous
@@ -285,9 +286,12 @@ def gemm_rows_f32(cfg: GemmConfig, platform, b_const=None, c_const=None, epilogu
     if use_c and c_const is not None:
         c_terms(c_const, bias, res)
 
+    rows_par, rows_ser = bound(kg.gemm_rows_par_f32), bound(kg.gemm_rows_f32)
+
     @accepts_out
     def run(a, b=None, c=None, out=None):
         y = output(out, (m, n))
+        a = np.ascontiguousarray(a)      # bound kernels take the types of their first call (kernels/numba/bound.py)
         if trans_a:
             a = np.ascontiguousarray(a.reshape(a_shape).T)   # a view when m == 1
         bb = bp if bp is not None else pack_b(b, np.zeros((k, ldb), np.float32))
@@ -297,10 +301,9 @@ def gemm_rows_f32(cfg: GemmConfig, platform, b_const=None, c_const=None, epilogu
             c_terms(c, bs, rs)
         # the kernel reads every array by flat offsets: A of any rank (a fused Flatten's input) as it is
         if parallel:
-            kg.gemm_rows_par_f32(a, bb, bs, rs, y, m, k, n, ldb, has_res, kind, ea, eb,
-                                 min(get_num_threads(), -(-ldb // 64)))
+            rows_par(a, bb, bs, rs, y, m, k, n, ldb, has_res, kind, ea, eb, min(get_num_threads(), -(-ldb // 64)))
         else:
-            kg.gemm_rows_f32(a, bb, bs, rs, y, m, k, n, ldb, has_res, kind, ea, eb)
+            rows_ser(a, bb, bs, rs, y, m, k, n, ldb, has_res, kind, ea, eb)
         return (y,)
 
     return run

@@ -9,6 +9,7 @@ from numba import get_num_threads
 
 from fastconv.graph.ir import TensorInfo
 from fastconv.kernels.buffers import accepts_out, output
+from fastconv.kernels.numba.bound import bound
 from fastconv.kernels.numba.epilogue import (
     Epilogue,
     channel_affine_f32,
@@ -121,26 +122,28 @@ class ChannelAffine(Op):
         parallel = n * c * size >= self.PARALLEL_FLOATS
         if self.slope is not None:
             return self._prelu_runner(shape, n, c, size, parallel)
+        kernel = bound(channel_affine_f32)
 
         @accepts_out
         def run(x, out=None):
             y = output(out, shape)
             chunks = max(1, min(get_num_threads(), n * c)) if parallel else 1
-            channel_affine_f32(np.ascontiguousarray(x, np.float32).reshape(n, c, size), a, b, kind, alpha, beta,
-                               y.reshape(n, c, size), chunks)
+            kernel(np.ascontiguousarray(x, np.float32).reshape(n, c, size), a, b, kind, alpha, beta,
+                   y.reshape(n, c, size), chunks)
             return (y,)
 
         return run
 
     def _prelu_runner(self, shape, n, c, size, parallel):
         a, b, slope = self.scale, self.shift, self.slope
+        kernel = bound(channel_affine_prelu_f32)
 
         @accepts_out
         def run(x, out=None):
             y = output(out, shape)
             chunks = max(1, min(get_num_threads(), n * c)) if parallel else 1
-            channel_affine_prelu_f32(np.ascontiguousarray(x, np.float32).reshape(n, c, size), a, b, slope,
-                                     y.reshape(n, c, size), chunks)
+            kernel(np.ascontiguousarray(x, np.float32).reshape(n, c, size), a, b, slope, y.reshape(n, c, size),
+                   chunks)
             return (y,)
 
         return run
@@ -156,13 +159,14 @@ class ChannelAffine(Op):
         kind, alpha, beta = self.epilogue.args
         parallel = n * cb * size * width >= self.PARALLEL_FLOATS
         tok = width_token(width)
+        kernel = bound(channel_affine_nchwc_f32)
 
         @accepts_out
         def run(x, out=None):
             y = output(out, shape)
             chunks = max(1, min(get_num_threads(), n * cb)) if parallel else 1
-            channel_affine_nchwc_f32(x.reshape(n, cb, size, width), a, b, kind, alpha, beta,
-                                     y.reshape(n, cb, size, width), chunks, tok)
+            kernel(x.reshape(n, cb, size, width), a, b, kind, alpha, beta, y.reshape(n, cb, size, width), chunks,
+                   tok)
             return (y,)
 
         return run
@@ -320,14 +324,15 @@ class Softmax(_SoftmaxBase):
             math.prod(shape[axes[-1] + 1:])
         tasks = softmax_tasks(pre, post)
         parallel = tasks > 1 and pre * n * post >= self.PARALLEL_FLOATS
+        par, ser = bound(softmax_par_f32), bound(softmax_f32)
 
         @accepts_out
         def run(x, out=None):
             y = output(out, shape)
             if parallel:
-                softmax_par_f32(x.reshape(-1), y.reshape(-1), tasks, n, post, min(tasks, get_num_threads()))
+                par(np.ascontiguousarray(x).reshape(-1), y.reshape(-1), tasks, n, post, min(tasks, get_num_threads()))
             else:
-                softmax_f32(x.reshape(-1), y.reshape(-1), tasks, n, post)
+                ser(np.ascontiguousarray(x).reshape(-1), y.reshape(-1), tasks, n, post)
             return (y,)
 
         return run

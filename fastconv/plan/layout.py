@@ -31,6 +31,7 @@ import numpy as np
 from fastconv.graph.ir import Node, TensorInfo
 from fastconv.kernels.buffers import accepts_out, output
 from fastconv.kernels.numba import layout as kl
+from fastconv.kernels.numba.bound import bound
 from fastconv.ops.base import F32, Op
 
 # Activations whose value on a finite padding lane stays finite (and cheap).
@@ -64,15 +65,15 @@ class Reorder(Op):
         shape = tuple(outputs[0].shape)
         n, c = shape[0], self.channels
         to_blocked = self.to_blocked
+        kernel = bound(kl.nchw_to_nchwc_f32 if to_blocked else kl.nchwc_to_nchw_f32)
 
         @accepts_out
         def run(x, out=None):
             y = output(out, shape)
             if to_blocked:
-                kl.nchw_to_nchwc_f32(np.ascontiguousarray(x, np.float32).reshape(n, c, -1),
-                                     y.reshape(n, shape[1], -1, shape[-1]))
+                kernel(np.ascontiguousarray(x, np.float32).reshape(n, c, -1), y.reshape(n, shape[1], -1, shape[-1]))
             else:
-                kl.nchwc_to_nchw_f32(x.reshape(n, x.shape[1], -1, x.shape[-1]), y.reshape(n, c, -1))
+                kernel(x.reshape(n, x.shape[1], -1, x.shape[-1]), y.reshape(n, c, -1))
             return (y,)
 
         return run

@@ -72,6 +72,7 @@ from numba.extending import intrinsic
 
 from fastconv.kernels.buffers import accepts_out, output
 from fastconv.kernels.numba import layout
+from fastconv.kernels.numba.bound import bound
 from fastconv.kernels.numba.codegen import regenerate
 from fastconv.kernels.numba.conv_nchwc import _bload
 from fastconv.kernels.numba.epilogue import NO_EPILOGUE, NO_RESIDUAL, activate
@@ -2567,8 +2568,8 @@ def make_runner(cfg, platform, w, b, epilogue=NO_EPILOGUE, parallel=None):
     wk = np.ascontiguousarray(np.asarray(w, np.float32).reshape(-1))
     bias = np.zeros(m, np.float32) if b is None else np.ascontiguousarray(b, np.float32).reshape(m)
     name, g, offs, phases = nchw_plan(cfg, width)
-    par_fn = globals()[f"conv_dw_{name}_w{width}_f32"]
-    ser_fn = globals()[f"conv_dw_{name}_w{width}_serial_f32"]
+    par_fn = bound(globals()[f"conv_dw_{name}_w{width}_f32"])
+    ser_fn = bound(globals()[f"conv_dw_{name}_w{width}_serial_f32"])
     if name.endswith("_pair"):  # weights and biases of channels 2k, 2k + 1 in the two halves of a vector
         kvol = cfg.kvol
         wk = np.ascontiguousarray(np.repeat(wk.reshape(m // 2, 2, kvol).transpose(0, 2, 1), width // 2, axis=2))

@@ -28,6 +28,7 @@ from numba.extending import intrinsic
 
 from fastconv.kernels.buffers import accepts_out, output, take_shaped
 from fastconv.kernels.numba import layout
+from fastconv.kernels.numba.bound import bound
 from fastconv.kernels.numba.codegen import regenerate
 from fastconv.kernels.numba.epilogue import NO_EPILOGUE, NO_RESIDUAL, activate
 from fastconv.kernels.numba.simd import SimdVec, _width_of, lanes, vadd, vfma, vload, vstore, width_token
@@ -1490,6 +1491,8 @@ def make_runner(cfg, width: int, w, b, epilogue=NO_EPILOGUE, blocked_in=False, b
     has_res = epilogue.residual
     kind, alpha, beta = epilogue.args
     blocked_shape = (cfg.batch, ocb, oh, ow, width)
+    pad_plain, pad_blocked, core = bound(pad_nchw_to_nchwc_f32), bound(pad_nchwc_f32), bound(conv_nchwc_direct_f32)
+    to_blocked, to_plain = bound(layout.nchw_to_nchwc_f32), bound(layout.nchwc_to_nchw_f32)
 
     @accepts_out
     def run(x, residual=None, out=None):
@@ -1497,26 +1500,26 @@ def make_runner(cfg, width: int, w, b, epilogue=NO_EPILOGUE, blocked_in=False, b
         # the blocked copies live in per-thread scratch (kernels/buffers.py), not fresh arrays per call
         if not blocked_in:
             xp = take_shaped("nchwc_in", (n_, icb, hp, wpd, width))
-            pad_nchw_to_nchwc_f32(np.ascontiguousarray(x, np.float32).reshape(n_, c, h, wd), pt, pl, xp)
+            pad_plain(np.ascontiguousarray(x, np.float32).reshape(n_, c, h, wd), pt, pl, xp)
         elif unpadded:
             xp = x
         else:
             xp = take_shaped("nchwc_in", (n_, icb, hp, wpd, width))
-            pad_nchwc_f32(x, pt, pl, xp)
+            pad_blocked(x, pt, pl, xp)
         res = NO_RESIDUAL
         if has_res:
-            res = residual if blocked_res else layout.reorder_nchw_to_nchwc(
-                np.ascontiguousarray(residual, np.float32).reshape(n_, m, oh, ow), width, out=take_shaped("nchwc_res", (n_, ocb, oh, ow, width)))
+            res = residual
+            if not blocked_res:
+                res = take_shaped("nchwc_res", (n_, ocb, oh * ow, width))
+                to_blocked(np.ascontiguousarray(residual, np.float32).reshape(n_, m, oh * ow), res)
         if blocked_out:
             y = output(out, blocked_shape)
-            conv_nchwc_direct_f32(xp, wp, bias, sh, sw, dh, dw, res, has_res, kind, alpha, beta, y,
-                                  get_num_threads(), tok)
+            core(xp, wp, bias, sh, sw, dh, dw, res, has_res, kind, alpha, beta, y, get_num_threads(), tok)
             return (y,)
         yc = take_shaped("nchwc_out", (n_, ocb, oh, ow, width))
-        conv_nchwc_direct_f32(xp, wp, bias, sh, sw, dh, dw, res, has_res, kind, alpha, beta, yc,
-                              get_num_threads(), tok)
+        core(xp, wp, bias, sh, sw, dh, dw, res, has_res, kind, alpha, beta, yc, get_num_threads(), tok)
         y = output(out, cfg.output_shape)
-        layout.reorder_nchwc_to_nchw(yc, m, out=y.reshape(n_, m, oh, ow))
+        to_plain(yc.reshape(n_, ocb, oh * ow, width), y.reshape(n_, m, oh * ow))
         return (y,)
 
     return run

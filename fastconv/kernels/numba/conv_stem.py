@@ -64,6 +64,7 @@ from numba.extending import intrinsic
 
 from fastconv.kernels.buffers import accepts_out, output, take_shaped
 from fastconv.kernels.numba import layout
+from fastconv.kernels.numba.bound import bound
 from fastconv.kernels.numba.codegen import regenerate
 from fastconv.kernels.numba.conv_nchwc import _bload
 from fastconv.kernels.numba.epilogue import CLIP, NO_EPILOGUE, NO_RESIDUAL, RELU, activate
@@ -2371,6 +2372,7 @@ def make_runner(cfg, width: int, w, b, epilogue=NO_EPILOGUE, blocks=None, mode="
         bias[:m] = np.asarray(b, np.float32)
     geo = geometry(cfg, width)
     kind, alpha, beta = epilogue.args
+    stem_nchw, stem_nchwc = bound(conv_stem_nchw_f32), bound(conv_stem_nchwc_f32)
 
     @accepts_out
     def run(x, residual=None, out=None):
@@ -2384,7 +2386,7 @@ def make_runner(cfg, width: int, w, b, epilogue=NO_EPILOGUE, blocks=None, mode="
             y4 = y.reshape(n_, m, oh, ow)
             if epilogue.residual:
                 res = np.ascontiguousarray(residual, np.float32).reshape(n_, m, oh, ow)
-            conv_stem_nchw_f32(x4, kh, sh, sw, dh, pt, pl, *geo, rc, wp, bias, res, epilogue.residual, kind,
+            stem_nchw(x4, kh, sh, sw, dh, pt, pl, *geo, rc, wp, bias, res, epilogue.residual, kind,
                                alpha, beta, y4, tok)
             return (y,)
         if epilogue.residual:
@@ -2392,11 +2394,11 @@ def make_runner(cfg, width: int, w, b, epilogue=NO_EPILOGUE, blocks=None, mode="
                 np.ascontiguousarray(residual, np.float32).reshape(n_, m, oh, ow), width)
         if mode == "blocked":
             yb = output(out, (n_, ocb, oh, ow, width))
-            conv_stem_nchwc_f32(x4, kh, sh, sw, dh, pt, pl, *geo, rc, wp, bias, blocks, res, epilogue.residual,
+            stem_nchwc(x4, kh, sh, sw, dh, pt, pl, *geo, rc, wp, bias, blocks, res, epilogue.residual,
                                 kind, alpha, beta, yb, tok)
             return (yb,)
         yc = take_shaped("nchwc_out", (n_, ocb, oh, ow, width))
-        conv_stem_nchwc_f32(x4, kh, sh, sw, dh, pt, pl, *geo, rc, wp, bias, blocks, res, epilogue.residual,
+        stem_nchwc(x4, kh, sh, sw, dh, pt, pl, *geo, rc, wp, bias, blocks, res, epilogue.residual,
                             kind, alpha, beta, yc, tok)
         y = output(out, (n_, *cfg.output_shape[1:]))
         layout.reorder_nchwc_to_nchw(yc, m, out=y.reshape(n_, m, oh, ow))

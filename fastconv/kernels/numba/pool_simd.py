@@ -38,6 +38,7 @@ from numba import get_num_threads, njit, prange
 
 from fastconv.kernels.buffers import accepts_out, output
 from fastconv.kernels.numba import layout
+from fastconv.kernels.numba.bound import bound
 from fastconv.kernels.numba.pool import _counts, _taps
 from fastconv.kernels.numba.simd import (
     lanes,
@@ -280,6 +281,10 @@ def make_pool2d_nchw(cfg, width: int, avg: bool):
     tok = width_token(width)
     cy, cx = _divisors(cfg, width) if avg else (None, None)
     oh, ow = cfg.out_spatial[1:]
+    if avg:
+        par, ser = bound(avgpool2d_nchw_f32), bound(avgpool2d_nchw_serial_f32)
+    else:
+        par, ser = bound(maxpool2d_nchw_f32), bound(maxpool2d_nchw_serial_f32)
 
     @accepts_out
     def run(x, *_, out=None):
@@ -289,13 +294,13 @@ def make_pool2d_nchw(cfg, width: int, avg: bool):
         y3 = y.reshape(n_ * c_, oh, ow)
         chunks = _chunks(_moved(cfg, n_ * c_), n_ * c_ * oh)
         if avg and chunks > 1:
-            avgpool2d_nchw_f32(xs, y3, prm, rows, taps, cy, cx, chunks, tok)
+            par(xs, y3, prm, rows, taps, cy, cx, chunks, tok)
         elif avg:
-            avgpool2d_nchw_serial_f32(xs, y3, prm, rows, taps, cy, cx, tok)
+            ser(xs, y3, prm, rows, taps, cy, cx, tok)
         elif chunks > 1:
-            maxpool2d_nchw_f32(xs, y3, prm, rows, taps, chunks, tok)
+            par(xs, y3, prm, rows, taps, chunks, tok)
         else:
-            maxpool2d_nchw_serial_f32(xs, y3, prm, rows, taps, tok)
+            ser(xs, y3, prm, rows, taps, tok)
         return (y,)
 
     return run
@@ -364,6 +369,7 @@ def make_pool2d_nchwc_core(cfg, width: int, avg: bool):
     cols = _window_table(ow, kw, sw, dw, pw, wr)
     tok = width_token(width)
     cy, cx = _divisors(cfg, width) if avg else (None, None)
+    kernel = bound(avgpool2d_nchwc_f32 if avg else maxpool2d_nchwc_f32)
 
     @accepts_out
     def run(xb, *_, out=None):
@@ -373,9 +379,9 @@ def make_pool2d_nchwc_core(cfg, width: int, avg: bool):
         ys = y.reshape(n_ * cb, oh, ow, width)
         chunks = _chunks(_moved(cfg, n_ * cb * width), n_ * cb * oh)
         if avg:
-            avgpool2d_nchwc_f32(xs, ys, dh, dw, rows, cols, cy, cx, chunks, tok)
+            kernel(xs, ys, dh, dw, rows, cols, cy, cx, chunks, tok)
         else:
-            maxpool2d_nchwc_f32(xs, ys, dh, dw, rows, cols, chunks, tok)
+            kernel(xs, ys, dh, dw, rows, cols, chunks, tok)
         return (y,)
 
     return run
@@ -482,6 +488,7 @@ def global_pool_nchwc_f32(x, out, is_max, chunks, w):
 def make_global_pool_nchw(width: int, is_max: bool):
     """Runner x (N, C, spatial...) float32 -> (N, C, 1, ...)."""
     tok = width_token(width)
+    par, ser = bound(global_pool_nchw_f32), bound(global_pool_nchw_serial_f32)
 
     @accepts_out
     def run(x, *_, out=None):
@@ -490,9 +497,9 @@ def make_global_pool_nchw(width: int, is_max: bool):
         y = output(out, (n_, c_, *([1] * (x.ndim - 2))))
         chunks = _chunks(xs.size, n_ * c_)
         if chunks > 1:
-            global_pool_nchw_f32(xs, y.reshape(-1), is_max, chunks, tok)
+            par(xs, y.reshape(-1), is_max, chunks, tok)
         else:
-            global_pool_nchw_serial_f32(xs, y.reshape(-1), is_max, tok)
+            ser(xs, y.reshape(-1), is_max, tok)
         return (y,)
 
     return run
@@ -501,13 +508,14 @@ def make_global_pool_nchw(width: int, is_max: bool):
 def make_global_pool_nchwc_core(width: int, is_max: bool):
     """Runner on blocked buffers (the layout pass's): xb (N, Cb, spatial..., c) -> (N, Cb, 1, ..., c)."""
     tok = width_token(width)
+    kernel = bound(global_pool_nchwc_f32)
 
     @accepts_out
     def run(xb, *_, out=None):
         n_, cb = xb.shape[:2]
         y = output(out, (n_, cb, *([1] * (xb.ndim - 3)), width))
         chunks = _chunks(xb.size, n_ * cb)
-        global_pool_nchwc_f32(xb.reshape(n_ * cb, -1, width), y.reshape(n_ * cb, width), is_max, chunks, tok)
+        kernel(xb.reshape(n_ * cb, -1, width), y.reshape(n_ * cb, width), is_max, chunks, tok)
         return (y,)
 
     return run

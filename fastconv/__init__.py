@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "FastconvError", "InvalidInputError", "InvalidModelError", "ResourceLimitError", "UnsupportedError",
-    "InferenceSession", "NodeArg", "supported_ops", "compare_with_onnxruntime", "__version__",
+    "InferenceSession", "NodeArg", "supported_ops", "compare_with_onnxruntime", "summary", "__version__",
 ]
 
 
@@ -30,3 +30,12 @@ def compare_with_onnxruntime(model, inputs=None, rtol=1e-4, atol=1e-5, **kwargs)
     from fastconv.tools.verify import compare_with_onnxruntime as _compare
 
     return _compare(model, inputs, rtol=rtol, atol=atol, **kwargs)
+
+
+def summary(model, input_shapes=None, num_threads=None):
+    """Per-node output shapes, window geometry, parameters, MACs and receptive field of `model` (path, bytes,
+    ModelProto or InferenceSession) at `input_shapes`; see fastconv.tools.summary. `print(summary(...))` shows
+    the table, `.to_dict()` gives it as JSON-ready data."""
+    from fastconv.tools.summary import summary as _summary
+
+    return _summary(model, input_shapes, num_threads)

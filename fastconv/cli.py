@@ -1,7 +1,7 @@
-"""The `fastconv` command line: `fastconv run` and `fastconv verify`.
+"""The `fastconv` command line: `fastconv run`, `verify`, `summary` and `bench`.
 
-Exit status: 0 success, 1 `verify` found a mismatch, 2 error (bad arguments, invalid or unsupported model,
-onnxruntime missing). Errors are printed as one line on stderr, without a traceback.
+Exit status: 0 success, 1 `verify` found a mismatch (with --layerwise: in any value), 2 error (bad arguments,
+invalid or unsupported model, onnxruntime missing). Errors are printed as one line on stderr, without a traceback.
 """
 from __future__ import annotations
 
@@ -75,7 +75,44 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--rtol", type=float, default=1e-4)
     v.add_argument("--atol", type=float, default=1e-5)
     v.add_argument("--json", action="store_true", help="print the report as JSON")
+    v.add_argument("--layerwise", action="store_true",
+                   help="compare every intermediate value (each plan step's output; nodes fused into one step "
+                        "are listed) and name the first node whose output differs")
     v.set_defaults(handler=cmd_verify)
+
+    s = sub.add_parser("summary", help="per-node shapes, parameters, MACs and receptive field",
+                       description="Print MODEL's nodes with output shape, window (kernel, stride, pad, dilation, "
+                                   "group), parameters, MACs, receptive field and jump (effective stride) relative "
+                                   "to the input, how fastconv runs each (plan step, fused, folded), and totals.")
+    s.add_argument("model", metavar="MODEL")
+    s.add_argument("--input-shape", "-s", action="append", default=[], metavar="NAME=1x3x224x224",
+                   help="input shape, resolving symbolic dimensions (default: batch 1, others 224)")
+    s.add_argument("--json", action="store_true", help="print the summary as JSON")
+    s.add_argument("--all", action="store_true", help="also list the nodes folded into constants at plan time")
+    s.set_defaults(handler=cmd_summary)
+
+    b = sub.add_parser("bench", help="latency, throughput and a per-layer profile, optionally against onnxruntime",
+                       description="Time MODEL: latency statistics and throughput, with --compare onnxruntime "
+                                   "interleaved with onnxruntime in this process (same inputs and threads), then a "
+                                   "per-layer profile (both engines with --compare).")
+    b.add_argument("model", metavar="MODEL")
+    common(b)
+    b.add_argument("--compare", choices=["onnxruntime"], default=None, help="also time onnxruntime, interleaved")
+    b.add_argument("--batch", "-b", type=int, default=None, metavar="B",
+                   help="batch size: the first dimension of every input (must be symbolic in the model)")
+    b.add_argument("--warmup", type=int, default=3, metavar="W", help="untimed runs per engine first (default 3)")
+    length = b.add_mutually_exclusive_group()
+    length.add_argument("--iterations", "-n", type=int, default=None, metavar="I",
+                        help="timed runs per engine (default 20)")
+    length.add_argument("--duration", "-d", type=float, default=None, metavar="S",
+                        help="time runs for S seconds instead of a fixed count")
+    b.add_argument("--profile-iterations", type=int, default=10, metavar="P",
+                   help="step-by-step runs for the per-layer profile (default 10; 0: no profile)")
+    b.add_argument("--top", type=int, default=None, metavar="N", help="list only the N slowest layers")
+    b.add_argument("--json", action="store_true", help="print the report as JSON")
+    b.add_argument("--plot", default=None, metavar="OUT.png",
+                   help="write a PNG of per-layer and per-op times (needs matplotlib: fastconv[plot])")
+    b.set_defaults(handler=cmd_bench)
     return p
 
 
@@ -124,17 +161,62 @@ def cmd_run(args) -> int:
 
 def cmd_verify(args) -> int:
     from fastconv.onnx import import_model, load_model_proto
-    from fastconv.tools.verify import compare_with_onnxruntime
+    from fastconv.tools.verify import compare_layerwise, compare_with_onnxruntime
 
     _check_positive(args.threads, "--threads")
     # --input/--input-shape are checked against the model's input names, known once it is loaded
     proto, _ = load_model_proto(args.model)
     names = [v.name for v in import_model(proto).inputs]
-    report = compare_with_onnxruntime(proto, _read_inputs(args.input, names), rtol=args.rtol, atol=args.atol,
-                                      num_threads=args.threads, seed=args.seed,
-                                      input_shapes=_parse_shapes(args.input_shape, names))
+    compare = compare_layerwise if args.layerwise else compare_with_onnxruntime
+    report = compare(proto, _read_inputs(args.input, names), rtol=args.rtol, atol=args.atol,
+                     num_threads=args.threads, seed=args.seed, input_shapes=_parse_shapes(args.input_shape, names))
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.format())
     return 0 if report.ok else 1
+
+
+def cmd_summary(args) -> int:
+    from fastconv import InferenceSession
+    from fastconv.tools.summary import summary
+
+    sess = InferenceSession(args.model, warmup=False)
+    names = [v.name for v in sess.graph.inputs]
+    result = summary(sess, _parse_shapes(args.input_shape, names))
+    print(json.dumps(result.to_dict(), indent=1) if args.json else result.format(show_folded=args.all))
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from fastconv.onnx import import_model, load_model_proto
+    from fastconv.tools.bench import benchmark, plot
+
+    _check_positive(args.threads, "--threads")
+    _check_positive(args.iterations, "--iterations")
+    _check_positive(args.batch, "--batch")
+    _check_positive(args.top, "--top")
+    if args.warmup < 0 or args.profile_iterations < 0:
+        raise UsageError("--warmup and --profile-iterations must be at least 0")
+    if args.duration is not None and not args.duration > 0:
+        raise UsageError("--duration must be positive")
+    if args.plot:
+        if not args.profile_iterations:
+            raise UsageError("--plot shows the per-layer profile: --profile-iterations must be at least 1")
+        try:
+            import matplotlib  # noqa: F401 - fail before the benchmark, not after it
+        except ImportError:
+            raise UsageError("--plot needs matplotlib: pip install 'fastconv[plot]'") from None
+    proto, _ = load_model_proto(args.model)
+    names = [v.name for v in import_model(proto).inputs]
+    report = benchmark(proto, name=args.model, inputs=_read_inputs(args.input, names),
+                       input_shapes=_parse_shapes(args.input_shape, names), batch=args.batch,
+                       num_threads=args.threads, warmup=args.warmup, iterations=args.iterations,
+                       duration=args.duration, compare=args.compare, profile_iterations=args.profile_iterations,
+                       seed=args.seed)
+    if args.plot:
+        plot(report, args.plot)
+    print(json.dumps(report.to_dict(), indent=1) if args.json else report.format(top=args.top))
+    if args.plot and not args.json:
+        print(f"plot: {args.plot}")
+    return 0
 
 
 def default_model_path() -> str:

@@ -8,6 +8,7 @@ arena from a pool (a second arena is created only while two runs overlap).
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 
@@ -107,6 +108,33 @@ class Executor:
             values = None
             self._give_back(arena)
         return results
+
+    def run_each(self, feeds: dict[str, np.ndarray], *, keep_all: bool = False, times: np.ndarray | None = None
+                 ) -> list:
+        """One run step by step in Python, for tools (the normal `run` path is untouched); returns the slots.
+
+        keep_all: nothing is freed and no arena is used (each step's outputs are fresh arrays that later steps
+        cannot overwrite), so the returned slots hold every value of the run. times: float64 array with one
+        entry per step, to which each step's wall time in seconds is added (the arena is used as in `run`).
+        The plan must be warm (a normal run done), or the first timings include JIT compilation.
+        """
+        values = list(self.plan.initial_values)
+        for name, arr in feeds.items():
+            values[self.plan.input_slots[name]] = arr
+        arena = None if keep_all else self._take_arena()
+        bufs = self._no_bufs if arena is None else arena.outs
+        frees = ((),) * len(self._fns) if keep_all else self._frees
+        clock = time.perf_counter
+        try:
+            for k in range(len(self._fns)):
+                t0 = clock()
+                run_steps_py(self._fns[k:k + 1], self._ins[k:k + 1], self._outs[k:k + 1], frees[k:k + 1], values,
+                             bufs[k:k + 1])
+                if times is not None:
+                    times[k] += clock() - t0
+        finally:
+            self._give_back(arena)
+        return values
 
     def _check_wrote_into(self, k: int, bufs, values) -> None:
         """A step given buffers must return exactly them (the plan counts on it): checked on the first run."""

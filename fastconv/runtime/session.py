@@ -129,6 +129,29 @@ class InferenceSession:
         """The plan used for these input shapes (built and cached on first use)."""
         return self._executor_for({k: tuple(v) for k, v in shapes.items()}).plan
 
+    def profile(self, input_feed: dict | None = None, iterations: int = 10, warmup: int = 1):
+        """Per-node timings: `iterations` runs step by step after `warmup` normal runs, on `input_feed` (random
+        inputs when None). Returns a fastconv.tools.profile.Profile (`.steps`, `.format()`, `.to_dict()`)."""
+        from fastconv.tools.profile import profile_session
+
+        return profile_session(self, input_feed, iterations=iterations, warmup=warmup)
+
+    def intermediates(self, input_feed: dict) -> dict[str, np.ndarray]:
+        """Every value this run computes that has an ONNX name ({ONNX value name: array}), from one step-by-step
+        run that keeps all values; values fused away (e.g. a conv output before its fused BatchNorm) are absent."""
+        from fastconv.tools.intermediates import onnx_values
+
+        executor, feeds = self.executor_for_feed(input_feed)
+        numba.set_num_threads(self.platform.num_threads)
+        if not executor.warm:  # compile with the progress bar of a first run
+            executor.run(feeds, [])
+        return onnx_values(executor.plan, executor.run_each(feeds, keep_all=True))
+
+    def executor_for_feed(self, input_feed: dict) -> tuple[Executor, dict[str, np.ndarray]]:
+        """(the executor `run` uses for this feed, the checked feeds): for tools that run a plan their own way."""
+        feeds = self._check_inputs(input_feed)
+        return self._executor_for({n: a.shape for n, a in feeds.items()}, feeds), feeds
+
     # -- internals ---------------------------------------------------------------------------------
     MAX_VALUE_INPUT_ELEMENTS = 4096
 

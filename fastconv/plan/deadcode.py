@@ -1,4 +1,5 @@
-"""Dead-node elimination: nodes none of whose outputs reach a graph output are dropped.
+"""Dead-node elimination: nodes none of whose outputs reach a graph output are dropped; and pass-through
+elimination: Identity and inference-time Dropout nodes are bypassed (their readers read the input).
 
 It runs inside `build_plan` after constant folding and before fusion: a dead reader of a conv's output would
 otherwise keep the conv from fusing with its live consumer (`_Fuser.sole_consumer` counts every reader), and
@@ -8,6 +9,8 @@ a graph output, and then all its inputs are live. A node with several outputs st
 (Split with one branch unused); its dead outputs are still computed.
 """
 from __future__ import annotations
+
+import copy
 
 from fastconv.graph.ir import Node
 
@@ -22,3 +25,23 @@ def eliminate_dead_nodes(nodes: list[Node], graph_outputs: set[str]) -> list[Nod
             live_values.update(i for i in node.inputs if i)
     keep.reverse()
     return keep
+
+
+def bypass_identities(nodes: list[Node], graph_outputs: set[str]) -> list[Node]:
+    """`nodes` without Identity / Dropout (inference: y = x, no mask read) nodes whose output is not a graph
+    output; their readers become copies reading the input instead (the graph is never modified). Each such node
+    was a step (a view at least) and, worse, a wall between a conv and the op fusion or the layout pass would
+    join it with (AlexNet's and SqueezeNet's Dropout before the classifier)."""
+    alias: dict[str, str] = {}
+    kept = []
+    for node in nodes:
+        inputs = [alias.get(i, i) for i in node.inputs]
+        if (node.op_type in ("Identity", "Dropout") and node.domain in ("", "ai.onnx") and inputs and inputs[0]
+                and node.outputs[0] not in graph_outputs and not any(node.outputs[1:])):
+            alias[node.outputs[0]] = inputs[0]
+            continue
+        if inputs != node.inputs:
+            node = copy.copy(node)
+            node.inputs = inputs
+        kept.append(node)
+    return kept

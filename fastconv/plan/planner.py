@@ -17,7 +17,7 @@ import numpy as np
 from fastconv.errors import FastconvError, InvalidModelError, UnsupportedError
 from fastconv.graph.ir import Graph, Node, TensorInfo
 from fastconv.ops.base import ValueRequired
-from fastconv.plan.deadcode import eliminate_dead_nodes
+from fastconv.plan.deadcode import bypass_identities, eliminate_dead_nodes
 from fastconv.plan.fusion import fuse_channel_affine, fuse_into_convolutions, fuse_into_gemm
 from fastconv.plan.layout import propagate_layouts
 from fastconv.plan.memory import MemoryPlan, plan_memory
@@ -139,7 +139,8 @@ def build_plan(graph: Graph, inputs: dict[str, TensorInfo], ctx: PlanContext) ->
             if name:
                 infos[name] = info
         remaining.append(node)
-    remaining = eliminate_dead_nodes(remaining, {v.name for v in graph.outputs})
+    remaining = bypass_identities(eliminate_dead_nodes(remaining, {v.name for v in graph.outputs}),
+                                  {v.name for v in graph.outputs})
     if ctx.fuse:
         remaining = fuse_into_convolutions(remaining, infos, {v.name for v in graph.outputs})
         remaining = fuse_channel_affine(remaining, infos, {v.name for v in graph.outputs})

@@ -41,3 +41,24 @@ def test_dead_branches_are_not_planned():
     assert sorted(s.node.op_type for s in plan.steps) == ["Abs", "Conv", "Split"]
     conv = next(s.node for s in plan.steps if s.node.op_type == "Conv")
     assert [n.op_type for n in conv.fused_from] == ["Conv", "Relu"]
+
+
+def test_identity_and_dropout_are_bypassed_unless_graph_outputs():
+    w = rand(16, 16, 3, 3, seed=1) * 0.2
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1], name="conv"),
+             helper.make_node("Dropout", ["c"], ["d"], name="drop"),            # between conv and Relu
+             helper.make_node("Relu", ["d"], ["r"], name="relu"),
+             helper.make_node("Identity", ["r"], ["i"], name="id"),
+             helper.make_node("Add", ["i", "i"], ["y"], name="add"),
+             helper.make_node("Identity", ["y"], ["z"], name="id_out"),          # a graph output: stays
+             helper.make_node("Dropout", ["r"], ["m", "mask"], name="drop_mask")]  # mask read: stays
+    feeds = {"x": rand(1, 16, 6, 6, seed=2)}
+    model = make_model(nodes, [("x", np.float32, [1, 16, 6, 6])],
+                       [("y", np.float32, None), ("z", np.float32, None), ("mask", np.bool_, None)], {"w": w},
+                       opset=13)
+    assert_matches_ort(model, feeds)
+    plan = fastconv.InferenceSession(model).plan_for({"x": feeds["x"].shape})
+    ops = [s.node.op_type for s in plan.steps]
+    assert "Identity" in ops and ops.count("Dropout") == 1       # id_out and drop_mask only
+    conv = next(s.node for s in plan.steps if s.node.op_type == "Conv")
+    assert [n.name for n in conv.fused_from] == ["conv", "relu"]  # Dropout no longer blocks the fusion

@@ -37,7 +37,8 @@ def _check(nodes, steps, extra_inputs=(), outputs=("y",), threads=2, inits=None)
     model = make_model(nodes, ins, [(o, np.float32, None) for o in outputs], inits or _inits())
     # BatchNorm folded in float64 then rounded: the weights differ from ORT's by an ulp, hence atol 3e-5
     assert_matches_ort(model, feeds, rtol=1e-4, atol=3e-5, num_threads=threads)
-    sess = fastconv.InferenceSession(model, num_threads=threads)
+    # the plan's fusion structure, without the layout pass's reorders (tests/runtime/test_layout.py covers those)
+    sess = fastconv.InferenceSession(model, num_threads=threads, layout=False)
     plan = sess.plan_for({k: v.shape for k, v in feeds.items()})
     assert len(plan.steps) == steps, [s.node.op_type for s in plan.steps]
     unfused = fastconv.InferenceSession(model, num_threads=threads, fuse=False)
@@ -75,7 +76,7 @@ def test_conv_transpose_bn_relu():
     x = rand(1, C, 5, 6, seed=3)
     model = make_model(nodes, [("x", np.float32, [1, C, 5, 6])], [("y", np.float32, None)], inits)
     assert_matches_ort(model, {"x": x}, rtol=1e-4, atol=3e-5)
-    assert len(fastconv.InferenceSession(model).plan_for({"x": x.shape}).steps) == 1
+    assert len(fastconv.InferenceSession(model, layout=False).plan_for({"x": x.shape}).steps) == 1
 
 
 def test_not_fused_when_conv_output_is_read_twice_or_is_a_graph_output():
@@ -102,13 +103,13 @@ def test_clip_with_runtime_bounds_is_not_fused():
                        [("y", np.float32, None)], _inits())
     feeds = {"x": x, "lo_in": np.array(0.1, np.float32)}
     assert_matches_ort(model, feeds, rtol=1e-4, atol=3e-5)
-    assert len(fastconv.InferenceSession(model).plan_for({"x": x.shape, "lo_in": ()}).steps) == 2
+    assert len(fastconv.InferenceSession(model, layout=False).plan_for({"x": x.shape, "lo_in": ()}).steps) == 2
 
 
 def test_graph_is_not_modified_by_fusion():
     nodes = [_conv("x", "c"), _bn("c", "n"), helper.make_node("Relu", ["n"], ["y"])]
     model = make_model(nodes, [("x", np.float32, [1, C, "h", "w"])], [("y", np.float32, None)], _inits())
-    sess = fastconv.InferenceSession(model)
+    sess = fastconv.InferenceSession(model, layout=False)
     for h in (5, 9):  # two plans from one graph
         x = rand(1, C, h, 7, seed=h)
         assert len(sess.plan_for({"x": x.shape}).steps) == 1

@@ -166,6 +166,8 @@ class _Propagation:
     def emit_blocked(self, node: Node, inputs: list[str]) -> None:
         op = copy.copy(node.op)
         op.layout = self.width
+        if node.op_type == "Concat":
+            op.axis_attr = 1   # blocked tensors are 5-D: a negative channel axis would now name another
         outs = []
         for o in node.outputs:
             twin = f"{o}#nchwc{self.width}"
@@ -281,10 +283,6 @@ def propagate_layouts(nodes: list[Node], infos: dict[str, TensorInfo], graph_out
         if inputs is None:
             p.emit_plain(node)
         else:
-            if node.op_type == "Concat":
-                node = copy.copy(node)
-                node.op = copy.copy(node.op)
-                node.op.axis_attr = 1
             p.emit_blocked(node, inputs)
     for v in graph_outputs:
         p.make_plain(v)

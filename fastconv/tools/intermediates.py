@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fastconv.kernels.numba.layout import reorder_nchw_to_nchwc
 from fastconv.plan.layout import unblock
 from fastconv.plan.planner import Plan
 
@@ -32,6 +33,18 @@ def onnx_values(plan: Plan, values: list) -> dict[str, np.ndarray]:
             else:
                 out[name] = np.asarray(values[slot])
     return out
+
+
+def plan_value(plan: Plan, name: str, arrays: dict[str, np.ndarray]) -> np.ndarray | None:
+    """The plan value `name` made from ONNX-named plain arrays (e.g. onnxruntime's): an NCHWc twin is the
+    blocked form of its ONNX value; None when `arrays` lacks it."""
+    for onnx_name, twin in plan.blocked.items():
+        if twin == name:
+            if onnx_name not in arrays:
+                return None
+            info = plan.infos[name]
+            return reorder_nchw_to_nchwc(np.ascontiguousarray(arrays[onnx_name], np.float32), info.shape[-1])
+    return arrays.get(name)
 
 
 def step_nodes(step) -> list:

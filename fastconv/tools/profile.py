@@ -129,10 +129,10 @@ def profile_session(sess, input_feed: dict | None = None, iterations: int = 10, 
     macs = summarize_plan(sess.graph, plan).step_macs
     steps = []
     for k, st in enumerate(plan.steps):
-        nodes = step_nodes(st)
+        nodes = step_nodes(st) or [st.node]     # a layout reorder computes no ONNX node: named by itself
         out = next((o for o in st.node.outputs if o), "")
         steps.append(StepTiming(k, [node_name(n) for n in nodes], "+".join(n.op_type for n in nodes),
-                                tuple(plan.infos[out].shape) if out else (), macs[k], times[:, k].copy()))
+                                tuple(plan.infos[out].logical_shape) if out else (), macs[k], times[:, k].copy()))
     return Profile(plan.label, sess.platform.num_threads, iterations, steps, run_times)
 
 

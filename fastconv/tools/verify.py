@@ -361,7 +361,7 @@ def compare_layerwise(model, inputs: dict | None = None, rtol: float = 1e-4, ato
     """
     import numba
 
-    from fastconv.tools.intermediates import node_name, onnx_values, step_nodes
+    from fastconv.tools.intermediates import node_name, onnx_values, plan_value, step_nodes
 
     proto, _ = load_model_proto(model)
     sess = InferenceSession(proto, num_threads=num_threads)
@@ -393,8 +393,13 @@ def compare_layerwise(model, inputs: dict | None = None, rtol: float = 1e-4, ato
         nodes = step_nodes(step)
         # this step alone, on onnxruntime's values of its inputs (constants and values onnxruntime does not
         # have under that name: fastconv's own)
-        args = [None if s < 0 else plan.initial_values[s] if plan.initial_values[s] is not None else
-                expected.get(plan.slot_names[s], values[s]) for s in step.in_slots]
+        args = []
+        for s in step.in_slots:
+            v = None if s < 0 else plan.initial_values[s]
+            if s >= 0 and v is None:
+                v = plan_value(plan, plan.slot_names[s], expected)
+                v = values[s] if v is None else v
+            args.append(v)
         only = [None] * len(values)
         for slot, v in zip(step.out_slots, step.fn(*args)):
             if slot >= 0:
@@ -402,7 +407,7 @@ def compare_layerwise(model, inputs: dict | None = None, rtol: float = 1e-4, ato
         for name, local in onnx_values(plan, only).items():     # this step's outputs, by their ONNX names
             if name in got and name in expected:
                 rows.append(StepComparison(
-                    k, [node_name(n) for n in nodes], "+".join(n.op_type for n in nodes),
+                    k, [node_name(n) for n in nodes], "+".join(n.op_type for n in nodes) or step.node.op_type,
                     compare_arrays(name, got[name], expected[name], rtol, atol),
                     compare_arrays(name, local, expected[name], rtol, atol, "tensor"), name in declared))
         for n in nodes[:-1]:

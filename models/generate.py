@@ -2,7 +2,8 @@
 
     python models/generate.py [--out-dir DIR]
 
-writes lenet5.onnx, resnet_small.onnx and unet_small.onnx (ONNX IR 8, opset 17) next to this file. The
+writes lenet5.onnx, resnet_small.onnx, unet_small.onnx and dcgan_small.onnx (ONNX IR 8, opset 17) next to
+this file. The
 output is a pure function of this source: every weight comes from numpy's seeded PCG64 generator and
 nothing time- or host-dependent goes into the files, so running it twice gives byte-identical files
 (tests/models/test_embedded.py checks this and that the shipped files are current).
@@ -15,6 +16,9 @@ Every model has a symbolic batch dimension "N" and fixed image dimensions:
   unet_small.onnx    input [N,3,64,64] -> mask [N,1,64,64]       3-level UNet: Concat skips, upsampling by
                                                                   ConvTranspose 2x2/s2, ConvTranspose 3x3/s2
                                                                   and Resize (linear), ~0.5M params
+  dcgan_small.onnx   z [N,100,1,1] -> image [N,3,64,64]          DCGAN generator: ConvTranspose 4x4 (stride 1,
+                                                                  then stride 2 pad 1) + BatchNorm + Relu, Tanh;
+                                                                  ~0.38M params
 Weights are He-normal so activations keep roughly unit scale; the values are not trained.
 """
 from __future__ import annotations
@@ -174,10 +178,29 @@ def build_unet_small() -> onnx.ModelProto:
                    "Small UNet with seeded random weights (fastconv embedded model)")
 
 
+def build_dcgan_small() -> onnx.ModelProto:
+    """DCGAN generator (Radford et al. 2016) with 16 base channels: z [N,100,1,1] -> tanh image [N,3,64,64]."""
+    b = _Builder(seed=64)
+    h = "z"
+    layers = [(100, 128, 1, 0), (128, 64, 2, 1), (64, 32, 2, 1), (32, 16, 2, 1)]   # 4, 8, 16, 32 pixels
+    for cin, cout, stride, pad in layers:
+        w = b.const("convT_w", b.he((cin, cout, 4, 4), cin * 16 // (stride * stride)))
+        h = b.node("ConvTranspose", [h, w], prefix="convT", kernel_shape=[4, 4], strides=[stride, stride],
+                   pads=[pad] * 4)
+        h = b.relu(b.bn(h, cout))
+    w = b.const("convT_w", b.he((16, 3, 4, 4), 16 * 4, gain=1.0))
+    h = b.node("ConvTranspose", [h, w, b.const("convT_b", b.small(3))], prefix="convT", kernel_shape=[4, 4],
+               strides=[2, 2], pads=[1, 1, 1, 1])                                   # 3 x 64 x 64
+    b.nodes.append(helper.make_node("Tanh", [h], ["image"], name="tanh"))
+    return b.model("dcgan_small", ["N", 100, 1, 1], ["N", 3, 64, 64], "z", "image",
+                   "DCGAN generator with seeded random weights (fastconv embedded model)")
+
+
 MODELS = {
     "lenet5.onnx": build_lenet5,
     "resnet_small.onnx": build_resnet_small,
     "unet_small.onnx": build_unet_small,
+    "dcgan_small.onnx": build_dcgan_small,
 }
 
 

@@ -53,3 +53,4 @@ def test_embedded_models_use_the_intended_ops():
     assert {"Conv", "Relu", "MaxPool", "Gemm", "Softmax"} <= ops["lenet5"]
     assert {"BatchNormalization", "Add", "GlobalAveragePool", "Gemm"} <= ops["resnet_small"]
     assert {"ConvTranspose", "Concat", "Resize"} <= ops["unet_small"]
+    assert {"ConvTranspose", "BatchNormalization", "Relu", "Tanh"} == ops["dcgan_small"]

@@ -89,6 +89,7 @@ CASES["ppocr_rec"] = ModelCase("ppocr_rec", "ppocr", ((1, 3, 48, 320), (2, 3, 48
 CASES["lenet5"] = ModelCase("lenet5", "embedded", ((1, 1, 28, 28), (2, 1, 28, 28)))
 CASES["resnet_small"] = ModelCase("resnet_small", "embedded", ((1, 3, 64, 64), (2, 3, 64, 64)))
 CASES["unet_small"] = ModelCase("unet_small", "embedded", ((1, 3, 64, 64), (2, 3, 64, 64)))
+CASES["dcgan_small"] = ModelCase("dcgan_small", "embedded", ((1, 100, 1, 1), (2, 100, 1, 1)))
 
 REAL_MODELS = [n for n, c in CASES.items() if c.family != "embedded"]
 EMBEDDED_MODELS = [n for n, c in CASES.items() if c.family == "embedded"]

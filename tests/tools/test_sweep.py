@@ -33,7 +33,10 @@ def check_model(name: str) -> None:
         [n.name for n in convs if n.receptive_field in (None, UNKNOWN)]
     assert s.format() and s.to_dict()["totals"]["macs"] == s.macs
 
-    report = compare_layerwise(path, input_shapes=shapes, num_threads=2)
+    # deep zoo networks: float32 rounding accumulated over 100+ layers reaches 2.6e-5 absolute on DenseNet-121's
+    # logits (rel L2 3.6e-6; each step alone stays at 1e-6): graph outputs get atol 1e-4 there
+    atol = 1e-5 if case.family == "embedded" else 1e-4
+    report = compare_layerwise(path, input_shapes=shapes, num_threads=2, atol=atol)
     assert report.ok, report.format()
     assert len(report.rows) >= s.steps - 2          # every step output but a few non-float or scalar ones
 

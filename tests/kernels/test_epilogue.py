@@ -80,6 +80,7 @@ def test_every_conv_kernel_fuses_every_epilogue(kernel, cfg, width):
 _CT_CONFIGS = [  # grouped 2x2 stride 2; dense 3x3 stride 2 pad 1 (every kernel supports one of them)
     ConvConfig(2, 6, 8, 2, (1, 7, 9), (1, 14, 18), (1, 2, 2), (1, 2, 2), (1, 1, 1), (0, 0, 0), (0, 0, 0), 2),
     ConvConfig(2, 6, 8, 1, (1, 7, 9), (1, 13, 17), (1, 3, 3), (1, 2, 2), (1, 1, 1), (0, 1, 1), (0, 1, 1), 2),
+    ConvConfig(2, 6, 8, 1, (1, 1, 1), (1, 4, 4), (1, 4, 4), (1, 1, 1), (1, 1, 1), (0, 0, 0), (0, 0, 0), 2),
 ]
 
 
@@ -90,7 +91,7 @@ def test_every_convtranspose_kernel_fuses_every_epilogue(kernel, cfg):
     platform = Platform.detect(2, simd_width=16)
     w = rand(6, 8 // cfg.group, *cfg.kernel[1:], seed=1)
     b = rand(8, seed=2)
-    x = rand(2, 6, 7, 9, seed=4)
+    x = rand(2, 6, *cfg.in_spatial[1:], seed=4)
     base = kernel.build(cfg, platform, w, b)(x)[0]
     res = rand(*base.shape, seed=5)
     for ep in EPILOGUES:

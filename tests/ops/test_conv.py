@@ -324,3 +324,11 @@ def test_conv_transpose_subpixel_realistic_channels(c, m, k, s, p, extra, thread
         del attrs["pads"]
     names = check_all_kernels("ConvTranspose", x, rand(c, m, k, k, seed=3) * 0.3, rand(m, seed=4), attrs, threads)
     assert "convtranspose_subpixel_f32" in names
+
+
+@pytest.mark.parametrize("batch,c,m,k", [(1, 100, 128, 4), (3, 7, 5, 3), (8, 16, 24, 2)])
+def test_conv_transpose_one_pixel_input(batch, c, m, k):
+    """DCGAN's first layer: a 1x1 input projected to one kernel footprint, as one small-M GEMM."""
+    x = rand(batch, c, 1, 1, seed=batch)
+    names = check_all_kernels("ConvTranspose", x, rand(c, m, k, k, seed=2) * 0.2, rand(m, seed=3), {}, 2)
+    assert "convtranspose_one_pixel_gemm_f32" in names

@@ -90,6 +90,7 @@ TRANSPOSE_CASES = [
     ((1, 3, 5, 5), (3, 1, 3, 3), {"group": 3, "strides": [2, 2], "output_shape": [12, 9]}, True),
     ((2, 2, 3, 4), (2, 3, 2, 2), {"strides": [2, 2]}, False),                     # 2x2 stride-2 upsampling
     ((1, 2, 4, 4), (2, 2, 3, 3), {"auto_pad": "SAME_LOWER", "strides": [2, 2]}, True),
+    ((3, 5, 1, 1), (5, 4, 4, 4), {}, True),                                      # DCGAN projection: one-pixel input
 ]
 
 

@@ -196,11 +196,11 @@ def build_dcgan_small() -> onnx.ModelProto:
                    "DCGAN generator with seeded random weights (fastconv embedded model)")
 
 
-MODELS = {
+MODELS = {   # in file-name order
+    "dcgan_small.onnx": build_dcgan_small,
     "lenet5.onnx": build_lenet5,
     "resnet_small.onnx": build_resnet_small,
     "unet_small.onnx": build_unet_small,
-    "dcgan_small.onnx": build_dcgan_small,
 }
 
 

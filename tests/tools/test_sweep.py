@@ -27,7 +27,7 @@ def check_model(name: str) -> None:
     s = fastconv.summary(path, shapes)
     assert s.params > 0 and s.macs > 0 and s.steps > 0
     assert s.inputs == shapes
-    convs = [n for n in s.nodes if n.op_type == "Conv"]
+    convs = [n for n in s.nodes if n.op_type in ("Conv", "ConvTranspose")]
     assert convs and all(n.macs > 0 and n.params > 0 and n.window for n in convs)
     assert all(isinstance(n.receptive_field, tuple) or n.receptive_field == GLOBAL for n in convs), \
         [n.name for n in convs if n.receptive_field in (None, UNKNOWN)]

@@ -132,6 +132,13 @@ class _WindowOp(Op):
         if b is not None and tuple(b.shape) != (m,):
             self.fail(f"bias B has shape {list(b.shape)}; expected [{m}] (one per output channel)")
 
+    def _refuse_empty_input(self, x: TensorInfo, m: int, out) -> None:
+        """An X with no pixels or channels gives an output of bias values only, which the kernels do not write
+        (found by fuzzing: ConvTranspose on H = 0 returned uninitialised memory). An empty output is fine."""
+        if 0 in x.shape[1:] and x.shape[0] and m and 0 not in out:
+            self.unsupported(f"input X {list(x.shape)} has a 0-size channel or spatial axis while the output "
+                             f"{[x.shape[0], m, *out]} does not")
+
     # Set by the epilogue fusion pass (fastconv/graph/passes.py): activation and residual Add fused into this
     # node; the residual then arrives as a 4th input, after X, W and B ("" when B is absent).
     epilogue: Epilogue = NO_EPILOGUE
@@ -189,6 +196,7 @@ class Conv(_WindowOp):
                           f"{spatial[i] + pb[i] + pe[i]} (X {list(x.shape)}, W {list(w.shape)}, "
                           f"pads {pb + pe}, dilations {list(dilations)})")
         out = geo.window_output_shape(spatial, kernel, strides, dilations, pb, pe)
+        self._refuse_empty_input(x, m, out)
         return ConvConfig(batch, c, m, self.group, geo.to_3d(spatial, 1), geo.to_3d(out, 1), geo.to_3d(kernel, 1),
                           geo.to_3d(strides, 1), geo.to_3d(dilations, 1), geo.to_3d(pb, 0), geo.to_3d(pe, 0),
                           len(spatial))
@@ -422,6 +430,7 @@ class ConvTranspose(_WindowOp):
         if any(o < 1 for o in out):
             self.fail(f"output spatial shape {out} is not positive (X {list(x.shape)}, W {list(w.shape)}, "
                       f"pads {pb + pe})")
+        self._refuse_empty_input(x, m, out)
         return ConvConfig(batch, c, m, self.group, geo.to_3d(spatial, 1), geo.to_3d(out, 1), geo.to_3d(kernel, 1),
                           geo.to_3d(strides, 1), geo.to_3d(dilations, 1), geo.to_3d(pb, 0), geo.to_3d(pe, 0), n)
 

@@ -56,6 +56,8 @@ class Gemm(Op):
     def parse(self, attrs):
         self.alpha = float(attrs.get("alpha", 1.0))
         self.beta = float(attrs.get("beta", 1.0))
+        if not np.isfinite(self.alpha):  # found by fuzzing: folded into B, inf * b + -inf * b' gives NaN
+            self.unsupported(f"alpha {self.alpha} is not finite (fastconv folds alpha into constant weights)")
         self.trans_a = bool(attrs.get("transA", 0))
         self.trans_b = bool(attrs.get("transB", 0))
 

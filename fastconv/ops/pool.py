@@ -104,6 +104,14 @@ class _Pool(Op):
                     self.fail(f"kernel extent {extent} on spatial axis {i} exceeds the padded input size "
                               f"{spatial[i] + pb[i] + pe[i]} (X {list(x.shape)}, kernel_shape "
                               f"{list(self.kernel)}, dilations {list(self.dilations)}, pads {pb + pe})")
+        else:  # SAME_*: a window beyond the padding is let through as onnxruntime does, unless it refuses it too
+            for i in range(n):
+                span = spatial[i] + pb[i] + pe[i] - self.dilations[i] * (self.kernel[i] - 1) - 1
+                if span < 0 and geo._cdiv(span, self.strides[i]) + 1 < 0:  # found by fuzzing
+                    self.fail(f"auto_pad {self.auto_pad}: the dilated window on spatial axis {i} exceeds the "
+                              f"padded input by more than the stride (X {list(x.shape)}, kernel_shape "
+                              f"{list(self.kernel)}, dilations {list(self.dilations)}, strides "
+                              f"{list(self.strides)}); the output size would be negative")
         out = geo.window_output_shape(spatial, self.kernel, self.strides, self.dilations, pb, pe,
                                       bool(self.ceil_mode))
         return PoolConfig(str(x.dtype), geo.to_3d(spatial, 1), geo.to_3d(out, 1), geo.to_3d(self.kernel, 1),

@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from fastconv.errors import FastconvError, InvalidModelError, UnsupportedError
+from fastconv.errors import FastconvError, InvalidModelError, UnsupportedError, check_tensor_bytes
 from fastconv.graph.ir import Graph, Node, TensorInfo
 from fastconv.ops.base import ValueRequired
 from fastconv.plan.deadcode import bypass_identities, eliminate_dead_nodes
@@ -36,6 +36,8 @@ class PlanContext:
     arena: bool = True
     # convolutional trunks kept in the blocked NCHWc layout (fastconv/plan/layout.py); off only to compare
     layout: bool = True
+    # inputs and inferred values declaring more bytes are refused before anything is allocated or folded
+    max_tensor_bytes: int | None = None
 
 
 class NeedsInputValues(UnsupportedError):
@@ -102,9 +104,23 @@ def _checked(fn: Callable, node: Node, expected: list[TensorInfo]) -> Callable:
     return run
 
 
+def _all_empty(infos: list[TensorInfo | None]) -> bool:
+    """Every output has a 0-size dim (e.g. a batch of 0): nothing to compute, and kernels need not handle it."""
+    return all(i is not None and 0 in i.shape for i in infos)
+
+
+def _empty_outputs(infos: list[TensorInfo]) -> Callable:
+    def run(*args):
+        return tuple(np.empty(i.shape, i.dtype) for i in infos)
+
+    return run
+
+
 def build_plan(graph: Graph, inputs: dict[str, TensorInfo], ctx: PlanContext) -> Plan:
     infos: dict[str, TensorInfo] = {name: TensorInfo(v.dtype, v.shape, v) for name, v in graph.constants.items()}
     infos.update(inputs)
+    for name, info in inputs.items():
+        check_tensor_bytes(f"input '{name}'", info.shape, info.dtype, ctx.max_tensor_bytes)
     remaining: list[Node] = []  # nodes left to run after folding
     for node in graph.nodes:
         in_infos = [infos[i] if i else None for i in node.inputs]
@@ -121,6 +137,9 @@ def build_plan(graph: Graph, inputs: dict[str, TensorInfo], ctx: PlanContext) ->
                                     f"{type(e).__name__}: {e}") from e
         if len(out_infos) < len([o for o in node.outputs if o]):
             raise AssertionError(f"{node.label()}: infer returned {len(out_infos)} outputs")
+        for name, info in zip(node.outputs, out_infos):
+            if name and info is not None:
+                check_tensor_bytes(f"{node.label()}: output '{name}'", info.shape, info.dtype, ctx.max_tensor_bytes)
         named = [info for name, info in zip(node.outputs, out_infos) if name]
         if named and all(info.value is not None for info in named):  # known from shapes alone (Shape, Size)
             for name, info in zip(node.outputs, out_infos):
@@ -153,7 +172,7 @@ def build_plan(graph: Graph, inputs: dict[str, TensorInfo], ctx: PlanContext) ->
     for node in remaining:
         in_infos = [infos[i] if i else None for i in node.inputs]
         out_infos = [infos[o] if o else None for o in node.outputs]
-        fn = node.op.lower(in_infos, out_infos, ctx)
+        fn = _empty_outputs(out_infos) if _all_empty(out_infos) else node.op.lower(in_infos, out_infos, ctx)
         if ctx.check_shapes:
             fn = _checked(fn, node, out_infos)
         lowered.append((node, fn, out_infos))

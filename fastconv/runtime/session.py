@@ -28,22 +28,29 @@ def _type_string(dtype: np.dtype) -> str:
     return f"tensor({name or dtype.name})"
 
 
+# Any one tensor (initializer, input, inferred value) above this many bytes is refused with ResourceLimitError.
+DEFAULT_MAX_TENSOR_BYTES = 4 << 30
+
+
 class InferenceSession:
     """Load an ONNX model once; `run` it many times, from any number of threads.
 
     A plan (inferred shapes, folded constants, chosen kernels, packed weights) is built per distinct set of
-    input shapes and cached; models with fixed input shapes are planned here, at load time.
+    input shapes and cached; models with fixed input shapes are planned here, at load time. `max_tensor_bytes`
+    (None: no limit) bounds every declared tensor, so that a hostile or broken model fails with
+    ResourceLimitError instead of allocating gigabytes.
     """
 
     def __init__(self, model, num_threads: int | None = None, *, base_dir: str | None = None,
                  kernel_overrides: dict[str, str] | None = None, fuse: bool = True, arena: bool = True,
-                 layout: bool = True, warmup: bool = True, providers=None, sess_options=None):
+                 layout: bool = True, warmup: bool = True,
+                 max_tensor_bytes: int | None = DEFAULT_MAX_TENSOR_BYTES, providers=None, sess_options=None):
         proto, _ = load_model_proto(model, base_dir)
-        self._graph = import_model(proto)
+        self._graph = import_model(proto, max_tensor_bytes)
         del proto  # the graph holds the weights now: no third copy (proto + constants + packed) at planning
         self.platform = Platform.detect(num_threads)
         self._ctx = PlanContext(self.platform, dict(kernel_overrides or {}), fuse=fuse, arena=arena,
-                                layout=layout)
+                                layout=layout, max_tensor_bytes=max_tensor_bytes)
         self._executors: dict[tuple, Executor] = {}
         # Graph inputs whose values (not just shapes) decide output shapes, e.g. a Reshape's shape or
         # Resize's scales fed at run time: plans are keyed on their values too.
@@ -219,9 +226,7 @@ class InferenceSession:
             raise InvalidInputError(f"missing input(s) {missing}")
         feeds = {}
         for name, spec in self._inputs.items():
-            arr = input_feed[name]
-            if not isinstance(arr, np.ndarray):
-                arr = np.asarray(arr)
+            arr = np.asarray(input_feed[name])  # lists, scalars and ndarray subclasses become plain arrays
             if arr.dtype != spec.dtype:
                 raise InvalidInputError(f"input '{name}' has dtype {arr.dtype}; expected {spec.dtype} "
                                         f"({_type_string(spec.dtype)})")
@@ -233,7 +238,9 @@ class InferenceSession:
                     if isinstance(want, int) and got != want:
                         raise InvalidInputError(f"input '{name}' has shape {list(arr.shape)}; dimension {axis} "
                                                 f"must be {want} (model shape {list(spec.shape)})")
-            feeds[name] = np.asarray(arr, order="C")  # keeps 0-d inputs 0-d
+            # Kernels are bound to C-contiguous aligned arrays on their first call (kernels/numba/bound.py):
+            # strided, Fortran-order, broadcast and unaligned arrays are copied; read-only ones are read in place
+            feeds[name] = np.require(arr, requirements=("C", "A"))  # keeps 0-d inputs 0-d
         return feeds
 
 

@@ -38,13 +38,18 @@ class InferenceSession:
     A plan (inferred shapes, folded constants, chosen kernels, packed weights) is built per distinct set of
     input shapes and cached; models with fixed input shapes are planned here, at load time. `max_tensor_bytes`
     (None: no limit) bounds every declared tensor, so that a hostile or broken model fails with
-    ResourceLimitError instead of allocating gigabytes.
+    ResourceLimitError instead of allocating gigabytes. At most `max_plans` plans are kept (the oldest is dropped
+    first): a service fed ever new input shapes does not grow without bound.
     """
 
     def __init__(self, model, num_threads: int | None = None, *, base_dir: str | None = None,
                  kernel_overrides: dict[str, str] | None = None, fuse: bool = True, arena: bool = True,
                  layout: bool = True, warmup: bool = True,
-                 max_tensor_bytes: int | None = DEFAULT_MAX_TENSOR_BYTES, providers=None, sess_options=None):
+                 max_tensor_bytes: int | None = DEFAULT_MAX_TENSOR_BYTES, max_plans: int = 32, providers=None,
+                 sess_options=None):
+        if max_plans < 1:
+            raise ValueError(f"max_plans must be >= 1, got {max_plans}")
+        self._max_plans = max_plans
         proto, _ = load_model_proto(model, base_dir)
         self._graph = import_model(proto, max_tensor_bytes)
         del proto  # the graph holds the weights now: no third copy (proto + constants + packed) at planning
@@ -109,7 +114,7 @@ class InferenceSession:
         what allocating each planned output separately would hold, the peak of live planned bytes, and how many
         arenas exist (one per run that overlapped another)."""
         info = {}
-        for key, ex in self._executors.items():
+        for key, ex in list(self._executors.items()):
             mp = ex.plan.memory
             info[str(key[0])] = {"arena_bytes": ex.arena_bytes, "arenas": ex.arenas_created,
                                  "planned_bytes": mp.planned_bytes if mp else 0,
@@ -121,7 +126,7 @@ class InferenceSession:
         """Per plan (input shapes): how many steps run on blocked NCHWc buffers, how many on plain tensors, and
         the reorders the layout pass inserted between them (fastconv/plan/layout.py)."""
         info = {}
-        for key, ex in self._executors.items():
+        for key, ex in list(self._executors.items()):
             steps = ex.plan.steps
             reorders = [s for s in steps if s.node.op_type == "Reorder"]
             blocked = sum(1 for s in steps if s.node.op.layout)
@@ -212,6 +217,8 @@ class InferenceSession:
                                 from None
                         self._value_inputs.add(name)
                     continue
+                while len(self._executors) >= self._max_plans:   # oldest first; runs holding it finish normally
+                    self._executors.pop(next(iter(self._executors)))
                 self._executors[key] = ex
                 return ex
 

@@ -31,3 +31,14 @@ def test_two_thousand_runs_flat_rss_and_bitwise_results():
     growth = rss_bytes() - before
     assert growth < 5 << 20, f"RSS grew by {growth / 2**20:.1f} MiB over 2,000 runs"
     assert sess.memory_info()[str(((1, 1, 28, 28),))]["arenas"] == 1  # serial runs reuse one arena
+
+
+def test_plan_cache_is_bounded():
+    """A session fed ever new input shapes keeps at most max_plans plans; evicted shapes are planned again."""
+    sess = fastconv.InferenceSession(MODEL, num_threads=1, max_plans=3)
+    x = {n: np.random.default_rng(n).standard_normal((n, 1, 28, 28)).astype(np.float32) for n in range(1, 7)}
+    first = {n: sess.run(None, {"input": x[n]})[0] for n in x}
+    assert len(sess.memory_info()) == 3
+    for n in (1, 6):   # 1 was evicted, 6 is cached: same results either way
+        np.testing.assert_array_equal(sess.run(None, {"input": x[n]})[0], first[n])
+    assert len(sess.memory_info()) == 3

@@ -250,8 +250,14 @@ def _row_bias(cfg: GemmConfig) -> bool:
     return len(cfg.c_shape) < 2 or cfg.c_shape[0] == 1
 
 
-@register_kernel("Gemm", "gemm_rows_f32", priority=20, supports=_f32,
-                 prefer=lambda cfg, platform: cfg.m < 6 and cfg.b_const)
+def _prefer_rows(cfg: GemmConfig, platform) -> bool:
+    """Constant weights and few rows, or weights small enough to stay in L2 (k * n <= 128 K floats). Measured at
+    2 threads (us, gemm_rows / panel kernel): 8x400x120 21 / 64, 8x120x84 5 / 50, 32x400x120 43 / 92, 64x512x128
+    83 / 148; but 8x2048x1000 317 / 262, 16x2048x1000 824 / 385 (streaming B once per row block loses)."""
+    return cfg.b_const and (cfg.m < 6 or cfg.k * cfg.n <= 1 << 17)
+
+
+@register_kernel("Gemm", "gemm_rows_f32", priority=20, supports=_f32, prefer=_prefer_rows)
 def gemm_rows_f32(cfg: GemmConfig, platform, b_const=None, c_const=None, epilogue: Epilogue = NO_EPILOGUE):
     """float32 on the small-M kernel (kernels/numba/gemm.py, `gemm_rows_f32`): the choice for fewer than 6 rows
     (Gemm at batch 1-5) with constant weights, runs anything. B' (alpha folded, columns padded to a multiple of

@@ -16,11 +16,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import get_num_threads
 
 from fastconv.graph.ir import TensorInfo
-from fastconv.kernels.numba.resize import resize_nearest_hw_f32, resize_taps_hw_f32
+from fastconv.kernels.buffers import accepts_out, output
+from fastconv.kernels.numba.bound import bound
+from fastconv.kernels.numba.resize import (
+    resize_nearest_hw_f32,
+    resize_nearest_nchwc_f32,
+    resize_taps_hw_f32,
+    resize_taps_nchwc_f32,
+)
+from fastconv.kernels.numba.simd import width_token
 from fastconv.kernels.registry import register_kernel, select_kernel
-from fastconv.ops.base import F32, Op, contiguous
+from fastconv.ops.base import F32, Op, ValueRequired, contiguous
 from fastconv.ops.registry import register_op
 
 COORD_MODES = ("half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners", "asymmetric",
@@ -28,6 +37,7 @@ COORD_MODES = ("half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "alig
 # "simple" is Resize-10's and Upsample's rounding (no nearest_mode attribute there), as onnxruntime does it
 NEAREST_MODES = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil", "simple")
 f32 = np.float32
+PARALLEL_FLOATS = 100_000  # output floats below which a blocked resize runs on the calling thread
 
 
 def source_coords(mode, out_size, in_size, scale, roi_start=0.0, roi_end=1.0) -> np.ndarray:
@@ -275,7 +285,23 @@ class Resize(Op):
         out, *_ = self.geometry(tuple(x.shape), *self._consts(inputs))
         return [TensorInfo(x.dtype, out)]
 
+    def blockable(self, inputs, ctx):
+        """NCHWc (fastconv/plan/layout.py) when only H and W are resized, in float32, without the
+        extrapolation of tf_crop_and_resize (a blocked pixel is one vector: the same taps for every channel)."""
+        x = inputs[0]
+        if x.dtype != F32 or len(x.shape) != 4 or ctx.kernel_overrides.get(self.op_type) is not None:
+            return False
+        shape = tuple(x.shape)
+        try:
+            out, scales, starts, ends = self.geometry(shape, *self._consts(inputs))
+        except ValueRequired:
+            return False
+        tables = self.tables(shape, out, scales, starts, ends)
+        return set(tables) <= {2, 3} and all(t.outside is None or not t.outside.any() for t in tables.values())
+
     def lower(self, inputs, outputs, ctx):
+        if self.layout:
+            return self._lower_blocked(inputs[0].logical_shape, inputs)
         shape = tuple(inputs[0].shape)
         out, scales, starts, ends = self.geometry(shape, *self._consts(inputs))
         tables = self.tables(shape, out, scales, starts, ends)
@@ -285,6 +311,40 @@ class Resize(Op):
         override = None if ctx is None else ctx.kernel_overrides.get(self.op_type)
         kernel = select_kernel("Resize", cfg, platform, override)
         return kernel.build(cfg, platform, tables, self.extrapolation)
+
+    def _lower_blocked(self, shape, inputs):
+        """Runner on NCHWc buffers: xb (N, Cb, H, W, c) -> (yb (N, Cb, OH, OW, c),)."""
+        out, scales, starts, ends = self.geometry(tuple(shape), *self._consts(inputs))
+        cfg = ResizeConfig(self.mode, F32, 4, (), tuple(shape), out)
+        ty, tx = _hw_tables(cfg, self.tables(tuple(shape), out, scales, starts, ends))
+        width = self.layout
+        tok = width_token(width)
+        (h, w), (oh, ow) = shape[2:], out[2:]
+        nearest = self.mode == "nearest"
+        if nearest:
+            iy, ix = (np.ascontiguousarray(t.index.reshape(-1)) for t in (ty, tx))
+            kernel = bound(resize_nearest_nchwc_f32)
+        else:
+            tabs = []
+            for t in (ty, tx):
+                tabs += [np.ascontiguousarray(t.index), np.ascontiguousarray(t.weights, dtype=f32)]
+            kernel = bound(resize_taps_nchwc_f32)
+
+        @accepts_out
+        def run(xb, *_, out=None):
+            n_, cb = xb.shape[:2]
+            y = output(out, (n_, cb, oh, ow, width))
+            if y.size:
+                xs = np.ascontiguousarray(xb).reshape(n_ * cb, h, w, width)
+                ys = y.reshape(n_ * cb, oh, ow, width)
+                chunks = 1 if y.size < PARALLEL_FLOATS else max(1, min(get_num_threads(), n_ * cb * oh))
+                if nearest:
+                    kernel(xs, iy, ix, ys, chunks, tok)
+                else:
+                    kernel(xs, *tabs, ys, chunks, tok)
+            return (y,)
+
+        return run
 
     def run(self, x, *params):
         infos = [TensorInfo(x.dtype, x.shape)] + [None if p is None else TensorInfo(p.dtype, p.shape, p)

@@ -625,6 +625,28 @@ class DepthToSpace(_BlockOp):
         n, c, h, w = x.shape
         return [TensorInfo(x.dtype, (n, c // (self.b * self.b), h * self.b, w * self.b))]
 
+    def blockable(self, inputs, ctx):
+        """NCHWc (fastconv/plan/layout.py) in DCR mode when the output's channels fill whole blocks: output
+        block j at (y*b + i, x*b + k) is then input block (i*b + k) * C'/c + j at (y, x), a vector copy. (CRD
+        interleaves the b*b sources of a block lane by lane: it stays NCHW.)"""
+        c_out = inputs[0].shape[1] // (self.b * self.b)
+        return self.mode == "DCR" and inputs[0].dtype == np.float32 and c_out % ctx.platform.simd_width == 0
+
+    def lower(self, inputs, outputs, ctx):
+        if not self.layout:
+            return self.run
+        b = self.b
+
+        @accepts_out
+        def run(xb, out=None):
+            n, cb, h, w, c = xb.shape
+            y = output(out, (n, cb // (b * b), h * b, w * b, c))
+            np.copyto(y.reshape(n, cb // (b * b), h, b, w, b, c),
+                      xb.reshape(n, b, b, cb // (b * b), h, w, c).transpose(0, 3, 4, 1, 5, 2, 6))
+            return (y,)
+
+        return run
+
     def run(self, x):
         n, c, h, w = x.shape
         b = self.b

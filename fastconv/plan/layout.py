@@ -38,7 +38,8 @@ from fastconv.ops.base import F32, Op
 _UNARY = frozenset({"Relu", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Clip", "Elu", "Selu",
                     "Neg", "Abs", "Identity", "Softsign", "Celu", "ThresholdedRelu", "Mish", "Gelu"})
 _BINARY = frozenset({"Add", "Sub", "Mul", "Max", "Min", "Div"})
-_FOLLOW_OPS = frozenset({"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "ChannelAffine"})
+_FOLLOW_OPS = frozenset({"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "ChannelAffine",
+                         "Resize", "Upsample", "DepthToSpace"})
 
 
 class Reorder(Op):
@@ -203,7 +204,7 @@ class _Propagation:
         if len(x.shape) != 4:
             return None
         if t in _FOLLOW_OPS:
-            return [self.twin[ins[0]]] if node.op.blockable(
+            return [self.twin[ins[0]], *ins[1:]] if node.op.blockable(
                 [self.infos[i] if i else None for i in ins], self.ctx) else None
         if node.domain not in ("", "ai.onnx"):
             return None

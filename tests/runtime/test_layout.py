@@ -194,3 +194,66 @@ def test_block_constant_and_unblock_roundtrip():
     np.testing.assert_allclose(unblock(np.ascontiguousarray(np.broadcast_to(xb * kb, xb.shape)), c), x * k,
                                rtol=1e-6)
     assert (kb.reshape(-1, width)[-1, 3:] == 1.0).all()     # padding lanes: 1.0 (finite under Div)
+
+
+RESIZE_CASES = [  # (mode, coordinate mode, nearest mode, scales or None, sizes or None)
+    ("nearest", "asymmetric", "floor", [1, 1, 2, 2], None),              # PP-OCR's and U-Net's 2x upsample
+    ("nearest", "half_pixel", "round_prefer_ceil", [1, 1, 1.5, 0.75], None),
+    ("linear", "half_pixel", None, [1, 1, 2, 2], None),
+    ("linear", "align_corners", None, None, [2, 0, 13, 7]),             # sizes: C taken from the input below
+    ("linear", "pytorch_half_pixel", None, [1, 1, 0.5, 1.0], None),      # only H resized
+    ("cubic", "half_pixel", None, [1, 1, 1.7, 2.3], None),
+]
+
+
+@pytest.mark.parametrize("c", [16, 52])        # 52: padding lanes in the last block
+@pytest.mark.parametrize("case", RESIZE_CASES, ids=lambda c: f"{c[0]}-{c[1]}")
+def test_resize_runs_blocked(case, c):
+    mode, coord, nearest, scales, sizes = case
+    attrs = {"mode": mode, "coordinate_transformation_mode": coord}
+    if nearest:
+        attrs["nearest_mode"] = nearest
+    inits = {**_conv_inits("last", c, 16, 1, 6), "roi": np.zeros(0, np.float32)}
+    if sizes:
+        inits["sizes"] = np.array([sizes[0], c, *sizes[2:]], np.int64)
+        ins = ["t", "roi", "", "sizes"]
+    else:
+        inits["scales"] = np.array(scales, np.float32)
+        ins = ["t", "roi", "scales"]
+    nodes = [helper.make_node("Resize", ins, ["r"], name="resize", **attrs)]
+    nodes += _conv("r", "y", "last", k=1, pads=0)
+    model, feeds = _trunk_then(nodes, inits, c)
+    assert_matches_ort(model, feeds, num_threads=2)
+    _, info, kinds = _session_layout(model)
+    assert kinds["resize"] == kinds["last"] == "blocked"
+    assert info["reorders"] == 1                     # the graph output only
+
+
+def test_tf_crop_and_resize_stays_plain():
+    c = 16
+    inits = {"roi": np.array([0, 0, 0.1, 0.2, 1, 1, 1.2, 0.9], np.float32),
+             "scales": np.array([1, 1, 1.5, 1.5], np.float32)}
+    nodes = [helper.make_node("Resize", ["t", "roi", "scales"], ["y"], name="resize", mode="linear",
+                              coordinate_transformation_mode="tf_crop_and_resize", extrapolation_value=2.5)]
+    model, feeds = _trunk_then(nodes, inits, c)
+    assert_matches_ort(model, feeds)
+    _, _, kinds = _session_layout(model)
+    assert kinds["resize"] == "plain"               # positions outside the crop box take extrapolation_value
+
+
+@pytest.mark.parametrize("mode, blocks", [("DCR", 1), ("DCR", 2), ("CRD", 1)])
+def test_depth_to_space(mode, blocks):
+    width = _width()
+    b = 2
+    c = b * b * width * blocks
+    nodes = [helper.make_node("DepthToSpace", ["t"], ["d"], name="d2s", blocksize=b, mode=mode)]
+    nodes += _conv("d", "y", "last", k=3)
+    inits = _conv_inits("last", c // (b * b), 16, 3, 6)
+    model, feeds = _trunk_then(nodes, inits, c)
+    assert_matches_ort(model, feeds, num_threads=2)
+    _, info, kinds = _session_layout(model)
+    # DCR moves whole channel blocks; CRD interleaves lanes and runs on NCHW (a reorder in front; the direct
+    # conv after it reads NCHW itself)
+    assert kinds["d2s"] == ("blocked" if mode == "DCR" else "plain")
+    assert kinds["last"] == "blocked"
+    assert info["reorders"] == (1 if mode == "DCR" else 2)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from fastconv.kernels.numba.simd import lanes, vbroadcast, vfma, vload, vstore, vzero
+
 
 @njit(cache=True, parallel=True, nogil=True)
 def resize_nearest_hw_f32(x, iy, ix, run_starts, col_repeat, out):
@@ -93,3 +95,60 @@ def resize_taps_hw_f32(x, iy, wy, ix, wx, band, out):
                 row = tmp[iy[oy, a] - lo]
                 for j in range(ow):
                     dst[j] += wgt * row[j]
+
+
+# ---- NCHWc (the layout pass's blocked buffers, fastconv/plan/layout.py) ----------------------------------------
+# x (P, H, W, c), out (P, OH, OW, c) with P = N * ceil(C/c): every pixel is one vector of c channels, so a
+# resized pixel is a gather (nearest) or a weighted sum (linear, cubic) of whole vectors. Tasks: output rows.
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _nearest_rows_nchwc(xf, of, h, wd, oh, ow, iy, ix, g0, g1, w):
+    n = lanes(w)
+    for g in range(g0, g1):
+        p = g // oh
+        src = (p * h + iy[g - p * oh]) * wd * n
+        dst = g * ow * n
+        for ox in range(ow):
+            vstore(of, dst + ox * n, vload(xf, src + ix[ox] * n, w))
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _taps_rows_nchwc(xf, of, h, wd, oh, ow, iy, wy, ix, wx, g0, g1, w):
+    n = lanes(w)
+    ky = iy.shape[1]
+    kx = ix.shape[1]
+    for g in range(g0, g1):
+        p = g // oh
+        oy = g - p * oh
+        plane = p * h
+        dst = g * ow * n
+        for ox in range(ow):
+            acc = vzero(w)
+            for a in range(ky):
+                row = (plane + iy[oy, a]) * wd
+                for b in range(kx):
+                    acc = vfma(vload(xf, (row + ix[ox, b]) * n, w), vbroadcast(wy[oy, a] * wx[ox, b], w), acc)
+            vstore(of, dst + ox * n, acc)
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def resize_nearest_nchwc_f32(x, iy, ix, out, chunks, w):
+    """out[p, oy, ox, :] = x[p, iy[oy], ix[ox], :]."""
+    p_, h, wd = x.shape[:3]
+    oh, ow = out.shape[1:3]
+    rows = p_ * oh
+    for ch in prange(chunks):
+        _nearest_rows_nchwc(x.reshape(-1), out.reshape(-1), h, wd, oh, ow, iy, ix, ch * rows // chunks,
+                            (ch + 1) * rows // chunks, w)
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def resize_taps_nchwc_f32(x, iy, wy, ix, wx, out, chunks, w):
+    """out[p, oy, ox, :] = sum_a sum_b wy[oy, a] * wx[ox, b] * x[p, iy[oy, a], ix[ox, b], :]."""
+    p_, h, wd = x.shape[:3]
+    oh, ow = out.shape[1:3]
+    rows = p_ * oh
+    for ch in prange(chunks):
+        _taps_rows_nchwc(x.reshape(-1), out.reshape(-1), h, wd, oh, ow, iy, wy, ix, wx, ch * rows // chunks,
+                         (ch + 1) * rows // chunks, w)

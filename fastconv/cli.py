@@ -1,4 +1,4 @@
-"""The `fastconv` command line: `fastconv run`, `verify`, `summary` and `bench`.
+"""The `fastconv` command line: `fastconv run`, `verify`, `summary`, `bench` and `serve`.
 
 Exit status: 0 success, 1 `verify` found a mismatch (with --layerwise: in any value), 2 error (bad arguments,
 invalid or unsupported model, onnxruntime missing). Errors are printed as one line on stderr, without a traceback.
@@ -113,6 +113,28 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--plot", default=None, metavar="OUT.png",
                    help="write a PNG of per-layer and per-op times (needs matplotlib: fastconv[plot])")
     b.set_defaults(handler=cmd_bench)
+
+    sv = sub.add_parser("serve", help="serve models over HTTP (Open Inference Protocol v2, as KServe and Triton)",
+                        description="Serve MODELs over HTTP with the Open Inference Protocol v2 REST API (KServe v2, "
+                                    "Triton): health, metadata and inference with JSON or binary tensors. Requests "
+                                    "for a model with a batch axis are batched dynamically. Stops gracefully on "
+                                    "SIGINT or SIGTERM. Needs the serve extra: pip install 'fastconv[serve]'.")
+    sv.add_argument("models", nargs="+", metavar="MODEL", help="PATH or NAME=PATH (default name: the file's stem)")
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    sv.add_argument("--port", "-p", type=int, default=8000, help="port (default 8000; 0: any free port)")
+    sv.add_argument("--threads", "-t", type=int, default=None, metavar="N",
+                    help="intra-op threads per model (default: all cores)")
+    sv.add_argument("--max-batch", type=int, default=8, metavar="ROWS",
+                    help="largest dynamic batch, in rows along the batch axis (default 8; 1: no batching)")
+    sv.add_argument("--batch-delay-ms", type=float, default=0.0, metavar="MS",
+                    help="wait up to MS for more requests when a batch is not full (default 0: batch only what "
+                         "queued while the model was busy)")
+    sv.add_argument("--max-queue", type=int, default=256, metavar="N",
+                    help="queued requests per model before refusing with 503 (default 256)")
+    sv.add_argument("--max-request-mb", type=float, default=64, metavar="MB",
+                    help="largest request body, after decompression (default 64; larger: 413)")
+    sv.add_argument("--access-log", action="store_true", help="log every request")
+    sv.set_defaults(handler=cmd_serve)
     return p
 
 
@@ -216,6 +238,33 @@ def cmd_bench(args) -> int:
     print(json.dumps(report.to_dict(), indent=1) if args.json else report.format(top=args.top))
     if args.plot and not args.json:
         print(f"plot: {args.plot}")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    _check_positive(args.threads, "--threads")
+    _check_positive(args.max_batch, "--max-batch")
+    _check_positive(args.max_queue, "--max-queue")
+    if not 0 <= args.port <= 65535:
+        raise UsageError("--port must be from 0 to 65535")
+    if args.batch_delay_ms < 0 or not args.max_request_mb > 0:
+        raise UsageError("--batch-delay-ms must be at least 0 and --max-request-mb positive")
+    from fastconv.serve import Server, load_models
+    from fastconv.serve.models import ModelNameError
+
+    try:
+        models = load_models(args.models, args.threads)
+    except ModelNameError as e:
+        raise UsageError(str(e)) from None
+    server = Server(models, args.host, args.port, max_request_bytes=int(args.max_request_mb * (1 << 20)),
+                    max_batch=args.max_batch, max_delay=args.batch_delay_ms / 1e3, max_queue=args.max_queue,
+                    access_log=args.access_log)
+    for m in models:
+        batching = f"batched up to {args.max_batch} rows" if m.batchable and args.max_batch > 1 else "one at a time"
+        print(f"model {m.name}: {server.url}/v2/models/{m.name} ({batching})")
+    print(f"fastconv serve: listening on {server.url} (Ctrl+C or SIGTERM stops)", flush=True)
+    server.serve_forever()
+    print("fastconv serve: stopped", flush=True)
     return 0
 
 

@@ -216,7 +216,8 @@ class Conv(_WindowOp):
         """How this conv (NCHW input infos X, W, B) relates to the blocked layout (fastconv/plan/layout.py):
         "direct" / "stem" when an NCHWc kernel runs it on NCHW too (it then writes NCHWc at no extra cost),
         "gemm" when the NCHW GEMM runs it but the NCHWc direct kernel could (a 1x1 conv: blocked only if its
-        input already is), None when it stays NCHW (forced kernels, grouped, 1-D/3-D, heavy channel padding)."""
+        input already is), "depthwise" for a depthwise conv the NCHWc depthwise core can run (blocked only if
+        its input already is), None when it stays NCHW (forced kernels, grouped, 1-D/3-D, heavy channel padding)."""
         if ctx.kernel_overrides.get("Conv") is not None or len(inputs[0].shape) != 4:
             return None
         cfg = self.config(inputs)
@@ -225,6 +226,9 @@ class Conv(_WindowOp):
         if kernel == "conv_stem_nchw_f32":
             m = cfg.out_channels
             return "stem" if -(-m // width) * width <= 1.25 * m else None
+        if kernel == "conv_depthwise_nchw_f32":
+            return "depthwise" if _kd.supports_nchwc(cfg) and cfg.rank == 2 and _little_channel_padding(
+                cfg, ctx.platform) else None
         if not (_kn.supports(cfg) and _little_channel_padding(cfg, ctx.platform)):
             return None
         return {"conv_nchwc_direct_f32": "direct", "conv_pointwise_gemm_f32": "gemm"}.get(kernel)
@@ -237,8 +241,12 @@ class Conv(_WindowOp):
         b = inputs[2].value if len(inputs) > 2 and inputs[2] is not None else None
         ep = self.epilogue
         res_blocked = ep.residual and inputs[3].blocked
-        if self.block_kernel(plain, ctx) == "stem":
+        kind = self.block_kernel(plain, ctx)
+        if kind == "stem":
             run = _ks.make_runner(cfg, self.layout, w, b, ep, mode="blocked", blocked_res=res_blocked)
+        elif kind == "depthwise":
+            run = _kd.make_runner_nchwc(cfg, ctx.platform, w, b, ep, blocked_in=True, blocked_res=res_blocked,
+                                        blocked_out=True)
         else:
             run = _kn.make_runner(cfg, self.layout, w, b, ep, blocked_in=x.blocked, blocked_res=res_blocked,
                                   blocked_out=True)
@@ -633,7 +641,7 @@ def conv_nchwc_direct_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE)
 # ---- depthwise convolution (fastconv/kernels/numba/conv_depthwise.py) ----
 # Priority 30: above conv_depthwise_direct_f32 (20), which stays the fallback for 3-D depthwise convs. The
 # module's NCHWc core (conv_depthwise_nchwc_f32) is not registered: behind per-call reorders it loses to the
-# NCHW kernel; it is the entry point for the layout pass.
+# NCHW kernel; the layout pass runs it on blocked inputs (Conv.block_kernel "depthwise").
 
 
 @register_kernel("Conv", "conv_depthwise_nchw_f32", priority=30, supports=lambda cfg, platform: _kd.supports(cfg))

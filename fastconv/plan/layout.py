@@ -235,7 +235,7 @@ class _Propagation:
             new = [self.twin[x]]
         elif kind == "direct":
             new = [x]       # the direct kernel pads and reorders a plain input in one pass
-        else:               # "gemm": a 1x1 conv leaves the NCHW GEMM only for an input that is blocked already
+        else:               # "gemm" / "depthwise": the NCHWc kernel only for an input that is blocked already
             return None
         new += ins[1:3]
         if len(ins) > 3:    # fused residual: blocked if it is, else the kernel reorders it

@@ -150,10 +150,15 @@ def test_nchwc_core_on_blocked_buffers(cfg, width):
     xc = layout.reorder_nchw_to_nchwc(x.reshape(cfg.batch, c, *cfg.in_spatial[1:]), width)
     rc = layout.reorder_nchw_to_nchwc(res.reshape(cfg.batch, c, *cfg.out_spatial[1:]), width)
     base = numpy_conv(cfg, x, w, b).reshape(cfg.batch, c, *cfg.out_spatial[1:])
-    for ep in EPILOGUES[::3] + [EPILOGUES[-1]]:
+    offs, geo = kd.nchwc_geometry(cfg, width)
+    for k, ep in enumerate(EPILOGUES[::3] + [EPILOGUES[-1]]):
         yc = np.empty((cfg.batch, cb, *cfg.out_spatial[1:], width), np.float32)
-        kd.conv_depthwise_nchwc_f32(xc, wp, bias, *cfg.strides[1:], *cfg.dilations[1:], *cfg.pads_begin[1:], rc,
-                                    ep.residual, *ep.args, yc, width_token(width))
+        if k % 2:  # both drivers: the prange one over 3 chunks, the serial one
+            kd.conv_depthwise_nchwc_f32(xc, wp, bias, offs, geo, rc, ep.residual, *ep.args, yc, 3,
+                                        width_token(width))
+        else:
+            kd.conv_depthwise_nchwc_serial_f32(xc, wp, bias, offs, geo, rc, ep.residual, *ep.args, yc,
+                                               width_token(width))
         got = layout.reorder_nchwc_to_nchw(yc, c)
         np.testing.assert_allclose(got, reference(base, ep, res.reshape(base.shape)), rtol=1e-4, atol=3e-5,
                                    err_msg=ep.describe())

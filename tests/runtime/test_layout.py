@@ -257,3 +257,28 @@ def test_depth_to_space(mode, blocks):
     assert kinds["d2s"] == ("blocked" if mode == "DCR" else "plain")
     assert kinds["last"] == "blocked"
     assert info["reorders"] == (1 if mode == "DCR" else 2)
+
+
+@pytest.mark.parametrize("stride, k, act", [(1, 3, "Relu"), (2, 3, "HardSwish"), (1, 5, None), (2, 5, "Relu")])
+def test_mobilenet_block_runs_blocked(stride, k, act):
+    """1x1 expand -> depthwise kxk (the NCHWc depthwise core) -> 1x1 project (+ residual at stride 1)."""
+    c, e = 32, 64
+    nodes = [helper.make_node("Conv", ["t", "ex_w", "ex_b"], ["ex"], name="expand", kernel_shape=[1, 1]),
+             helper.make_node("Relu", ["ex"], ["exr"], name="expand_relu"),
+             helper.make_node("Conv", ["exr", "dw_w", "dw_b"], ["dw"], name="dw", kernel_shape=[k, k], group=e,
+                              pads=[k // 2] * 4, strides=[stride] * 2)]
+    cur = "dw"
+    if act:
+        nodes.append(helper.make_node(act, ["dw"], ["dwa"], name="dw_act"))
+        cur = "dwa"
+    nodes.append(helper.make_node("Conv", [cur, "pr_w", "pr_b"], ["pr"], name="project", kernel_shape=[1, 1]))
+    nodes.append(helper.make_node("Add", ["pr", "t"], ["y"], name="res") if stride == 1 else
+                 helper.make_node("Identity", ["pr"], ["y"], name="id"))
+    inits = {**_conv_inits("ex", c, e, 1, 3), "dw_w": rand(e, 1, k, k, seed=4) * 0.3, "dw_b": rand(e, seed=5),
+             **_conv_inits("pr", e, c, 1, 6)}
+    model, feeds = _trunk_then(nodes, inits, c, hw=13)
+    assert_matches_ort(model, feeds, num_threads=2)
+    _, info, kinds = _session_layout(model)
+    for name in ("expand", "dw", "project"):
+        assert kinds[name] == "blocked", name
+    assert info["reorders"] == 1

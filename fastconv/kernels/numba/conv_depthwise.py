@@ -2421,62 +2421,85 @@ def _cpixel(xf, xrow, ix0, wd, dw, kw, offs, t0, t1, wf, w0, bv, of, o0, rf, has
     vstore(of, o0, a0)
 
 
-@njit(cache=True, parallel=True, nogil=True)
-def conv_depthwise_nchwc_f32(x, wp, bias, sh, sw, dh, dw, pt, pl, res, has_res, kind, alpha, beta, out, w):
-    """NCHWc depthwise core (channel multiplier 1), for blocked buffers: out (N, Cb, OH, OW, W) =
-    act(conv(x (N, Cb, H, Wd, W), wp (Cb, KH, KW, W)) + bias (Cb*W,) [+ res (out's shape)]). Pads pt, pl
-    (the bottom/right ones follow from the shapes) are not materialised: rows outside the image drop their
-    taps, pixels whose taps leave the row go through _cpixel, the others through 8/4/2/1-pixel tiles.
-    prange over (image x channel block x output row)."""
+@njit(cache=True, nogil=True, _nrt=False)
+def _nchwc_rows(xf, wf, bias, rf, of, offs, geo, has_res, kind, alpha, beta, t0, t1, w):
+    """Tasks t0..t1 of (image x channel block x output row) of the NCHWc core; geo: see nchwc_geometry."""
     n = lanes(w)
-    n_, cb, h, wd = x.shape[0], x.shape[1], x.shape[2], x.shape[3]
-    oh, ow = out.shape[2], out.shape[3]
-    kh, kw = wp.shape[1], wp.shape[2]
-    xf = x.reshape(-1)
-    wf = wp.reshape(-1)
-    of = out.reshape(-1)
-    rf = res.reshape(-1)
-    offs = np.empty(kh * kw, np.int64)
-    for b in range(kh):
-        for e in range(kw):
-            offs[b * kw + e] = (b * dh * wd + e * dw) * n
-    ox_lo = min(ow, (pl + sw - 1) // sw)  # first pixel whose leftmost tap is inside the row
-    ox_hi = max(ox_lo, min(ow, (wd - 1 - (kw - 1) * dw + pl) // sw + 1))  # past the last with all inside
-    for task in prange(n_ * cb * oh):
+    cb, h, wd, oh, ow, kh, kw = geo[0], geo[1], geo[2], geo[3], geo[4], geo[5], geo[6]
+    sh, sw, dh, dw, pt, pl, ox_lo, ox_hi = geo[7], geo[8], geo[9], geo[10], geo[11], geo[12], geo[13], geo[14]
+    sxw = sw * n
+    for task in range(t0, t1):
         img = task // (cb * oh)
         blk = (task // oh) % cb
         oy = task % oh
         iy0 = oy * sh - pt
         b_lo = 0 if iy0 >= 0 else min(kh, (-iy0 + dh - 1) // dh)
         b_hi = max(b_lo, min(kh, (h - 1 - iy0) // dh + 1)) if h - 1 - iy0 >= 0 else b_lo
-        t0, t1 = b_lo * kw, b_hi * kw
+        t0_, t1_ = b_lo * kw, b_hi * kw
         xrow = ((img * cb + blk) * h + iy0) * wd * n
         w0 = blk * kh * kw * n
         bv = vload(bias, blk * n, w)
         orow = ((img * cb + blk) * oh + oy) * ow * n
         for ox in range(ox_lo):
-            _cpixel(xf, xrow, ox * sw - pl, wd, dw, kw, offs, t0, t1, wf, w0, bv, of, orow + ox * n, rf, has_res,
+            _cpixel(xf, xrow, ox * sw - pl, wd, dw, kw, offs, t0_, t1_, wf, w0, bv, of, orow + ox * n, rf, has_res,
                     kind, alpha, beta, w)
         ox = ox_lo
-        sxw = sw * n
         while ox_hi - ox >= 8:
-            _ctile8(xf, xrow + (ox * sw - pl) * n, sxw, offs, t0, t1, wf, w0, bv, of, orow + ox * n, rf, has_res,
-                    kind, alpha, beta, w)
+            _ctile8(xf, xrow + (ox * sw - pl) * n, sxw, offs, t0_, t1_, wf, w0, bv, of, orow + ox * n, rf,
+                    has_res, kind, alpha, beta, w)
             ox += 8
         if ox_hi - ox >= 4:
-            _ctile4(xf, xrow + (ox * sw - pl) * n, sxw, offs, t0, t1, wf, w0, bv, of, orow + ox * n, rf, has_res,
-                    kind, alpha, beta, w)
+            _ctile4(xf, xrow + (ox * sw - pl) * n, sxw, offs, t0_, t1_, wf, w0, bv, of, orow + ox * n, rf,
+                    has_res, kind, alpha, beta, w)
             ox += 4
         if ox_hi - ox >= 2:
-            _ctile2(xf, xrow + (ox * sw - pl) * n, sxw, offs, t0, t1, wf, w0, bv, of, orow + ox * n, rf, has_res,
-                    kind, alpha, beta, w)
+            _ctile2(xf, xrow + (ox * sw - pl) * n, sxw, offs, t0_, t1_, wf, w0, bv, of, orow + ox * n, rf,
+                    has_res, kind, alpha, beta, w)
             ox += 2
         if ox_hi - ox >= 1:
-            _ctile1(xf, xrow + (ox * sw - pl) * n, sxw, offs, t0, t1, wf, w0, bv, of, orow + ox * n, rf, has_res,
-                    kind, alpha, beta, w)
+            _ctile1(xf, xrow + (ox * sw - pl) * n, sxw, offs, t0_, t1_, wf, w0, bv, of, orow + ox * n, rf,
+                    has_res, kind, alpha, beta, w)
         for ox in range(ox_hi, ow):
-            _cpixel(xf, xrow, ox * sw - pl, wd, dw, kw, offs, t0, t1, wf, w0, bv, of, orow + ox * n, rf, has_res,
-                    kind, alpha, beta, w)
+            _cpixel(xf, xrow, ox * sw - pl, wd, dw, kw, offs, t0_, t1_, wf, w0, bv, of, orow + ox * n, rf,
+                    has_res, kind, alpha, beta, w)
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def conv_depthwise_nchwc_f32(x, wp, bias, offs, geo, res, has_res, kind, alpha, beta, out, chunks, w):
+    """NCHWc depthwise core (channel multiplier 1), for blocked buffers: out (N, Cb, OH, OW, W) =
+    act(conv(x (N, Cb, H, Wd, W), wp (Cb, KH, KW, W)) + bias (Cb*W,) [+ res (out's shape)]). Pads are not
+    materialised: rows outside the image drop their taps, pixels whose taps leave the row go through
+    _cpixel, the others through 8/4/2/1-pixel tiles. prange over `chunks` runs of (image x channel block x
+    output row) tasks."""
+    tasks = x.shape[0] * geo[0] * geo[3]
+    for ch in prange(chunks):
+        _nchwc_rows(x.reshape(-1), wp.reshape(-1), bias, res.reshape(-1), out.reshape(-1), offs, geo, has_res,
+                    kind, alpha, beta, ch * tasks // chunks, (ch + 1) * tasks // chunks, w)
+
+
+@njit(cache=True, nogil=True)
+def conv_depthwise_nchwc_serial_f32(x, wp, bias, offs, geo, res, has_res, kind, alpha, beta, out, w):
+    """conv_depthwise_nchwc_f32 on the calling thread."""
+    _nchwc_rows(x.reshape(-1), wp.reshape(-1), bias, res.reshape(-1), out.reshape(-1), offs, geo, has_res, kind,
+                alpha, beta, 0, x.shape[0] * geo[0] * geo[3], w)
+
+
+def nchwc_geometry(cfg, width: int):
+    """(offs, geo) of the NCHWc core: offs[tap] = flat offset of tap (b, e) from a window's first pixel;
+    geo (int64) = Cb, H, W, OH, OW, KH, KW, sh, sw, dh, dw, pt, pl, and the output columns [ox_lo, ox_hi)
+    whose taps all lie inside the row."""
+    _, kh, kw = cfg.kernel
+    _, sh, sw = cfg.strides
+    _, dh, dw = cfg.dilations
+    _, pt, pl = cfg.pads_begin
+    _, h, wd = cfg.in_spatial
+    _, oh, ow = cfg.out_spatial
+    offs = np.array([(b * dh * wd + e * dw) * width for b in range(kh) for e in range(kw)], np.int64)
+    ox_lo = min(ow, (pl + sw - 1) // sw)  # first pixel whose leftmost tap is inside the row
+    ox_hi = max(ox_lo, min(ow, (wd - 1 - (kw - 1) * dw + pl) // sw + 1))  # past the last with all inside
+    geo = np.array([-(-cfg.in_channels // width), h, wd, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, ox_lo, ox_hi],
+                   np.int64)
+    return offs, geo
 
 
 def supports(cfg) -> bool:
@@ -2617,9 +2640,11 @@ def parallel_pays(cfg) -> bool:
     return cfg.batch * (cfg.in_channels * h * wd + cfg.out_channels * oh * ow) > PARALLEL_FLOATS
 
 
-def make_runner_nchwc(cfg, platform, w, b, epilogue=NO_EPILOGUE):
-    """run(x NCHW, residual NCHW or None) -> (y NCHW,) through the NCHWc core: reorder in, core, reorder out
-    (until the graph-level layout pass hands it blocked buffers)."""
+def make_runner_nchwc(cfg, platform, w, b, epilogue=NO_EPILOGUE, blocked_in=False, blocked_res=False,
+                      blocked_out=False):
+    """run(x, residual=None, out=None) -> (y,) through the NCHWc core. x, the residual and y are NCHW unless
+    blocked_in / blocked_res / blocked_out say they are NCHWc (the layout pass's buffers, fastconv/plan/
+    layout.py); plain ones are reordered here."""
     width = platform.simd_width
     tok = width_token(width)
     c = cfg.in_channels
@@ -2629,26 +2654,38 @@ def make_runner_nchwc(cfg, platform, w, b, epilogue=NO_EPILOGUE):
     bias = np.zeros(cb * width, np.float32)
     if b is not None:
         bias[:c] = np.asarray(b, np.float32).reshape(c)
-    _, sh, sw = cfg.strides
-    _, dh, dw = cfg.dilations
-    _, pt, pl = cfg.pads_begin
+    offs, geo = nchwc_geometry(cfg, width)
     _, h, wd = cfg.in_spatial
     _, oh, ow = cfg.out_spatial
     kind, alpha, beta = epilogue.args
+    kind, alpha, beta = int(kind), float(alpha), float(beta)
+    threads = platform.num_threads
+    parallel = threads > 1 and parallel_pays(cfg)
+    par, ser = bound(conv_depthwise_nchwc_f32), bound(conv_depthwise_nchwc_serial_f32)
 
-    def run(x, residual=None):
+    @accepts_out
+    def run(x, residual=None, out=None):
         n_ = x.shape[0]
-        xc = layout.reorder_nchw_to_nchwc(np.ascontiguousarray(x, np.float32).reshape(n_, c, h, wd), width)
+        if blocked_in:
+            xc = np.ascontiguousarray(x)
+        else:
+            xc = layout.reorder_nchw_to_nchwc(np.ascontiguousarray(x, np.float32).reshape(n_, c, h, wd), width)
         res = NO_RESIDUAL
         if epilogue.residual:
-            res = layout.reorder_nchw_to_nchwc(np.ascontiguousarray(residual, np.float32).reshape(n_, c, oh, ow),
-                                               width)
-        yc = np.empty((n_, cb, oh, ow, width), np.float32)
-        conv_depthwise_nchwc_f32(xc, wp, bias, sh, sw, dh, dw, pt, pl, res, epilogue.residual, kind, alpha, beta,
-                                 yc, tok)
-        out = np.empty(cfg.output_shape, np.float32)
-        layout.reorder_nchwc_to_nchw(yc, c, out.reshape(n_, c, oh, ow))
-        return (out,)
+            res = np.ascontiguousarray(residual) if blocked_res else layout.reorder_nchw_to_nchwc(
+                np.ascontiguousarray(residual, np.float32).reshape(n_, c, oh, ow), width)
+        shape = (n_, cb, oh, ow, width)
+        yc = output(out, shape) if blocked_out else np.empty(shape, np.float32)
+        if parallel:
+            par(xc, wp, bias, offs, geo, res, epilogue.residual, kind, alpha, beta, yc,
+                min(threads, n_ * cb * oh), tok)
+        else:
+            ser(xc, wp, bias, offs, geo, res, epilogue.residual, kind, alpha, beta, yc, tok)
+        if blocked_out:
+            return (yc,)
+        y = output(out, (n_, *cfg.output_shape[1:]))
+        layout.reorder_nchwc_to_nchw(yc, c, y.reshape(n_, c, oh, ow))
+        return (y,)
 
     return run
 

@@ -1,12 +1,10 @@
 """fastconv: a CPU inference engine for ONNX convolutional networks."""
-import os as _os
+# Numba's OpenMP workers spin briefly after each parallel kernel, then sleep, unless the user set OMP_WAIT_POLICY
+# or GOMP_SPINCOUNT. libgomp reads this once, when Numba loads it: it must be set before any parallel kernel runs.
+# The `thread_wait` session option chooses another policy (fastconv/runtime/threads.py).
+from fastconv.runtime import threads as _threads  # noqa: E402
 
-# Numba's OpenMP workers: spin briefly after each parallel kernel (catching the next kernel of the same inference
-# without a futex wake-up, which cost 20-60 us per kernel here), then sleep (so idle sessions, and other processes
-# sharing the cores, are not starved). libgomp reads this when Numba starts its pool, i.e. at the first parallel
-# kernel; an explicit OMP_WAIT_POLICY or GOMP_SPINCOUNT of the user wins. Measurements: docs/KERNELS.md, "threads".
-if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
-    _os.environ["GOMP_SPINCOUNT"] = "20000"
+_threads.apply_default()
 from fastconv.errors import (
     FastconvError,
     InvalidInputError,

@@ -13,6 +13,7 @@ from fastconv.onnx import import_model, load_model_proto
 from fastconv.errors import UnsupportedError
 from fastconv.plan.planner import NeedsInputValues, PlanContext, build_plan
 from fastconv.platform import Platform
+from fastconv.runtime import threads
 from fastconv.runtime.executor import Executor
 
 
@@ -39,14 +40,18 @@ class InferenceSession:
     input shapes and cached; models with fixed input shapes are planned here, at load time. `max_tensor_bytes`
     (None: no limit) bounds every declared tensor, so that a hostile or broken model fails with
     ResourceLimitError instead of allocating gigabytes. At most `max_plans` plans are kept (the oldest is dropped
-    first): a service fed ever new input shapes does not grow without bound.
+    first): a service fed ever new input shapes does not grow without bound. `thread_wait` ("brief", "passive",
+    "active"; None keeps the process's) says how worker threads wait between parallel kernels: see
+    fastconv/runtime/threads.py (a per-process setting of libgomp, fixed by the first session).
     """
 
     def __init__(self, model, num_threads: int | None = None, *, base_dir: str | None = None,
                  kernel_overrides: dict[str, str] | None = None, fuse: bool = True, arena: bool = True,
                  layout: bool = True, warmup: bool = True,
-                 max_tensor_bytes: int | None = DEFAULT_MAX_TENSOR_BYTES, max_plans: int = 32, providers=None,
-                 sess_options=None):
+                 max_tensor_bytes: int | None = DEFAULT_MAX_TENSOR_BYTES, max_plans: int = 32,
+                 thread_wait: str | None = None, providers=None, sess_options=None):
+        # before anything can start Numba's thread pool (planning folds constants with parallel kernels)
+        self.thread_wait = threads.request(thread_wait)
         if max_plans < 1:
             raise ValueError(f"max_plans must be >= 1, got {max_plans}")
         self._max_plans = max_plans

@@ -4,15 +4,18 @@ Why: the direct convolution kernels work on NCHWc (N, ceil(C/c), H, W, c), c the
 c channels of one pixel. Converting every conv's input and output (NCHW -> padded NCHWc -> NCHW) costs a
 memory pass each way; on ResNet-50's 1x1 layers the reorders cost more than the NCHWc core saves over the NCHW
 GEMM (docs/KERNELS.md, "Layout"). So the trunk of a CNN keeps its activations blocked from the first conv to
-the first op that needs NCHW (Flatten, Reshape, Gemm, Resize, ...), and reorders are inserted only there.
+the first op that needs NCHW (Flatten, Reshape, Gemm, ConvTranspose, ...), and reorders are inserted only
+there.
 
 The pass runs in `build_plan` after fusion, on concrete shapes, in topological order (a greedy forward
 choice, no search):
 - a Conv becomes blocked ("source") when an NCHWc kernel would run it anyway (direct or stem kernel: they
   reorder their input themselves, so a plain input costs nothing extra), or when its input is already blocked
-  and the NCHWc kernel can run it (1x1 convs then leave the NCHW GEMM);
-- pools, global pools, ChannelAffine, whitelisted activations, Add/Sub/Mul/Max/Min (Div by constants) and
-  channel Concat on block boundaries ("followers") run blocked when their main input already is;
+  and an NCHWc kernel can run it (1x1 convs then leave the NCHW GEMM, depthwise convs the NCHW depthwise
+  kernel for the NCHWc depthwise core);
+- pools, global pools, ChannelAffine, Resize over H and W, DepthToSpace (DCR, whole blocks), whitelisted
+  activations, Add/Sub/Mul/Max/Min (Div by constants) and channel Concat on block boundaries ("followers")
+  run blocked when their main input already is (`Op.blockable` says whether the op can, for its attributes);
 - every other consumer of a blocked value gets one shared `Reorder` to NCHW in front (and graph outputs too).
 Padding channels (past C in the last block) hold finite values, never read as channels: convs multiply them
 by zero weights, so they must not become inf/NaN — hence no blocked Log/Sqrt/Div by tensors.

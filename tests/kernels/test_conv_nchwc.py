@@ -59,13 +59,25 @@ def test_matches_ort(width, case, monkeypatch):
 
 @pytest.mark.parametrize("width", [8, 16])
 def test_all_tile_sizes_and_channel_tails(width, monkeypatch):
-    """Row widths 7+7+7+4+1+1 = 27, 4*7 and 13 hit every pixel tile; 37 output channels leave a block tail, and
+    """Row widths 27 = 8+8+7+4 and 13 = 8+4+1 (row_tiles) hit every pixel tile; 37 output channels leave a block
+    tail, and
     3, 5 and 8 blocks of output channels make groups of 3, 3+2 and 3+3+2 blocks (every block tile)."""
     monkeypatch.setenv("FASTCONV_SIMD_WIDTH", str(width))
     for ow, stride in ((27, 1), (28, 1), (13, 2)):
         _check((2, 37, 19, [3, 3], [stride, stride], [1, 1], [1, 1], [1, 1], [6, ow * stride], 1, 2, True))
     for blocks in (3, 5, 8):
         _check((2, 19, blocks * width - 3, [3, 3], [1, 1], [1, 1], [1, 1], [1, 1], [5, 11], 1, 2, True))
+
+
+@pytest.mark.parametrize("nb", [1, 2, 3])
+def test_row_tiles_cover_the_row_cheaply(nb):
+    for ow in range(1, 130):
+        tiles = kn.row_tiles(ow, nb)
+        assert tiles.sum() == ow and set(tiles.tolist()) <= set(kn.TILES)
+        assert list(tiles) == sorted(tiles, reverse=True)
+        assert (tiles == 1).sum() < 4 and (tiles == 4).sum() <= 1   # tails stay short
+    assert kn.row_tiles(32, nb).tolist() == [8, 8, 8, 8]
+    assert kn.row_tiles(27, nb).tolist() == [8, 8, 7, 4]
 
 
 def test_registered_and_supports():
@@ -109,7 +121,8 @@ def _hottest_block(asm):
     return max(loops, key=lambda b: sum("vfmadd" in ln for ln in b))
 
 
-def test_k7x3u_assembly_full_width_fma_no_spills():
+@pytest.mark.parametrize("tile, fmas_min", [("_k7x3u", 21), ("_k8x3u", 24)])
+def test_tile_assembly_full_width_fma_no_spills(tile, fmas_min):
     from llvmlite import binding as llvm
 
     feats = {f for f, on in llvm.get_host_cpu_features().items() if on}
@@ -117,13 +130,13 @@ def test_k7x3u_assembly_full_width_fma_no_spills():
         pytest.skip("assembly expectations are written for AVX-512 hosts")
     from fastconv.kernels.numba.simd import W16
 
-    tile = njit(kn._k7x3u.py_func)  # fresh dispatcher: a cache-loaded one keeps no assembly
+    tile = njit(getattr(kn, tile).py_func)  # fresh dispatcher: a cache-loaded one keeps no assembly
     f = np.zeros(1 << 16, np.float32)
     tile(f, f, f, np.zeros(1 << 16, np.float32), 0, 0, 0, 0, 1, 3, 3, 4096, 256, 16, 16, 2304, 4096, f, True, 1,
          np.float32(0), np.float32(0), W16)
     loop = _hottest_block(tile.inspect_asm(tile.signatures[0]))
     fmas = [ln for ln in loop if re.search(r"\bvfmadd\d{3}ps\b", ln)]
-    assert len(fmas) >= 21, "\n".join(loop)
+    assert len(fmas) >= fmas_min, "\n".join(loop)
     assert all(re.search(r"%zmm\d+\s*$", ln) for ln in fmas), "\n".join(fmas)
     # %rbp is a general register here (no frame pointer): only %rsp-relative operands are stack traffic
     assert not [ln for ln in loop if re.search(r"\(%rsp\)", ln)], "spills:\n" + "\n".join(loop)

@@ -33,7 +33,7 @@ from fastconv.kernels.numba.codegen import regenerate
 from fastconv.kernels.numba.epilogue import NO_EPILOGUE, NO_RESIDUAL, activate
 from fastconv.kernels.numba.simd import SimdVec, _width_of, lanes, vadd, vfma, vload, vstore, width_token
 
-TILES = (7, 4, 1)  # pixels per micro-kernel: 7 (divides the 7/14/28/56/112 rows of common CNNs), then tails
+TILES = (8, 7, 4, 1)  # pixels per micro-kernel; each row's split into tiles is chosen at plan time (row_tiles)
 BLOCKS = (3, 2, 1)  # output-channel blocks per micro-kernel: up to 3 x 7 = 21 accumulators
 _F32 = ir.FloatType()
 
@@ -112,6 +112,157 @@ def emit_tiles(tiles=TILES, blocks=BLOCKS):
 
 
 # ---- generated code (emitted by this module's emit function): do not edit by hand ----
+@njit(cache=True, nogil=True)
+def _k8x3(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf, has_res, kind, alpha, beta, w):
+    """8 output pixels x 3 blocks of W output channels; fused epilogue."""
+    n = lanes(w)
+    a0_0 = vload(bf, b0, w)
+    a1_0 = a0_0
+    a2_0 = a0_0
+    a3_0 = a0_0
+    a4_0 = a0_0
+    a5_0 = a0_0
+    a6_0 = a0_0
+    a7_0 = a0_0
+    a0_1 = vload(bf, b0 + 1 * n, w)
+    a1_1 = a0_1
+    a2_1 = a0_1
+    a3_1 = a0_1
+    a4_1 = a0_1
+    a5_1 = a0_1
+    a6_1 = a0_1
+    a7_1 = a0_1
+    a0_2 = vload(bf, b0 + 2 * n, w)
+    a1_2 = a0_2
+    a2_2 = a0_2
+    a3_2 = a0_2
+    a4_2 = a0_2
+    a5_2 = a0_2
+    a6_2 = a0_2
+    a7_2 = a0_2
+    wi = w0
+    for ib in range(icb):
+        for i in range(kh_):
+            for j in range(kw_):
+                xi = x0 + ib * xs_ib + i * xs_kh + j * xs_kw
+                for c in range(n):
+                    w0 = vload(wf, wi, w)
+                    w1 = vload(wf, wi + 1 * wblk, w)
+                    w2 = vload(wf, wi + 2 * wblk, w)
+                    p0 = _bload(xf, xi, w)
+                    a0_0 = vfma(p0, w0, a0_0)
+                    a0_1 = vfma(p0, w1, a0_1)
+                    a0_2 = vfma(p0, w2, a0_2)
+                    p1 = _bload(xf, xi + sxw, w)
+                    a1_0 = vfma(p1, w0, a1_0)
+                    a1_1 = vfma(p1, w1, a1_1)
+                    a1_2 = vfma(p1, w2, a1_2)
+                    p2 = _bload(xf, xi + 2 * sxw, w)
+                    a2_0 = vfma(p2, w0, a2_0)
+                    a2_1 = vfma(p2, w1, a2_1)
+                    a2_2 = vfma(p2, w2, a2_2)
+                    p3 = _bload(xf, xi + 3 * sxw, w)
+                    a3_0 = vfma(p3, w0, a3_0)
+                    a3_1 = vfma(p3, w1, a3_1)
+                    a3_2 = vfma(p3, w2, a3_2)
+                    p4 = _bload(xf, xi + 4 * sxw, w)
+                    a4_0 = vfma(p4, w0, a4_0)
+                    a4_1 = vfma(p4, w1, a4_1)
+                    a4_2 = vfma(p4, w2, a4_2)
+                    p5 = _bload(xf, xi + 5 * sxw, w)
+                    a5_0 = vfma(p5, w0, a5_0)
+                    a5_1 = vfma(p5, w1, a5_1)
+                    a5_2 = vfma(p5, w2, a5_2)
+                    p6 = _bload(xf, xi + 6 * sxw, w)
+                    a6_0 = vfma(p6, w0, a6_0)
+                    a6_1 = vfma(p6, w1, a6_1)
+                    a6_2 = vfma(p6, w2, a6_2)
+                    p7 = _bload(xf, xi + 7 * sxw, w)
+                    a7_0 = vfma(p7, w0, a7_0)
+                    a7_1 = vfma(p7, w1, a7_1)
+                    a7_2 = vfma(p7, w2, a7_2)
+                    xi += 1
+                    wi += n
+    if has_res:
+        a0_0 = vadd(a0_0, vload(rf, o0, w))
+        a1_0 = vadd(a1_0, vload(rf, o0 + n, w))
+        a2_0 = vadd(a2_0, vload(rf, o0 + 2 * n, w))
+        a3_0 = vadd(a3_0, vload(rf, o0 + 3 * n, w))
+        a4_0 = vadd(a4_0, vload(rf, o0 + 4 * n, w))
+        a5_0 = vadd(a5_0, vload(rf, o0 + 5 * n, w))
+        a6_0 = vadd(a6_0, vload(rf, o0 + 6 * n, w))
+        a7_0 = vadd(a7_0, vload(rf, o0 + 7 * n, w))
+    if kind != 0:
+        a0_0 = activate(a0_0, kind, alpha, beta)
+        a1_0 = activate(a1_0, kind, alpha, beta)
+        a2_0 = activate(a2_0, kind, alpha, beta)
+        a3_0 = activate(a3_0, kind, alpha, beta)
+        a4_0 = activate(a4_0, kind, alpha, beta)
+        a5_0 = activate(a5_0, kind, alpha, beta)
+        a6_0 = activate(a6_0, kind, alpha, beta)
+        a7_0 = activate(a7_0, kind, alpha, beta)
+    vstore(of, o0, a0_0)
+    vstore(of, o0 + n, a1_0)
+    vstore(of, o0 + 2 * n, a2_0)
+    vstore(of, o0 + 3 * n, a3_0)
+    vstore(of, o0 + 4 * n, a4_0)
+    vstore(of, o0 + 5 * n, a5_0)
+    vstore(of, o0 + 6 * n, a6_0)
+    vstore(of, o0 + 7 * n, a7_0)
+    if has_res:
+        a0_1 = vadd(a0_1, vload(rf, o0 + 1 * os_ob, w))
+        a1_1 = vadd(a1_1, vload(rf, o0 + 1 * os_ob + n, w))
+        a2_1 = vadd(a2_1, vload(rf, o0 + 1 * os_ob + 2 * n, w))
+        a3_1 = vadd(a3_1, vload(rf, o0 + 1 * os_ob + 3 * n, w))
+        a4_1 = vadd(a4_1, vload(rf, o0 + 1 * os_ob + 4 * n, w))
+        a5_1 = vadd(a5_1, vload(rf, o0 + 1 * os_ob + 5 * n, w))
+        a6_1 = vadd(a6_1, vload(rf, o0 + 1 * os_ob + 6 * n, w))
+        a7_1 = vadd(a7_1, vload(rf, o0 + 1 * os_ob + 7 * n, w))
+    if kind != 0:
+        a0_1 = activate(a0_1, kind, alpha, beta)
+        a1_1 = activate(a1_1, kind, alpha, beta)
+        a2_1 = activate(a2_1, kind, alpha, beta)
+        a3_1 = activate(a3_1, kind, alpha, beta)
+        a4_1 = activate(a4_1, kind, alpha, beta)
+        a5_1 = activate(a5_1, kind, alpha, beta)
+        a6_1 = activate(a6_1, kind, alpha, beta)
+        a7_1 = activate(a7_1, kind, alpha, beta)
+    vstore(of, o0 + 1 * os_ob, a0_1)
+    vstore(of, o0 + 1 * os_ob + n, a1_1)
+    vstore(of, o0 + 1 * os_ob + 2 * n, a2_1)
+    vstore(of, o0 + 1 * os_ob + 3 * n, a3_1)
+    vstore(of, o0 + 1 * os_ob + 4 * n, a4_1)
+    vstore(of, o0 + 1 * os_ob + 5 * n, a5_1)
+    vstore(of, o0 + 1 * os_ob + 6 * n, a6_1)
+    vstore(of, o0 + 1 * os_ob + 7 * n, a7_1)
+    if has_res:
+        a0_2 = vadd(a0_2, vload(rf, o0 + 2 * os_ob, w))
+        a1_2 = vadd(a1_2, vload(rf, o0 + 2 * os_ob + n, w))
+        a2_2 = vadd(a2_2, vload(rf, o0 + 2 * os_ob + 2 * n, w))
+        a3_2 = vadd(a3_2, vload(rf, o0 + 2 * os_ob + 3 * n, w))
+        a4_2 = vadd(a4_2, vload(rf, o0 + 2 * os_ob + 4 * n, w))
+        a5_2 = vadd(a5_2, vload(rf, o0 + 2 * os_ob + 5 * n, w))
+        a6_2 = vadd(a6_2, vload(rf, o0 + 2 * os_ob + 6 * n, w))
+        a7_2 = vadd(a7_2, vload(rf, o0 + 2 * os_ob + 7 * n, w))
+    if kind != 0:
+        a0_2 = activate(a0_2, kind, alpha, beta)
+        a1_2 = activate(a1_2, kind, alpha, beta)
+        a2_2 = activate(a2_2, kind, alpha, beta)
+        a3_2 = activate(a3_2, kind, alpha, beta)
+        a4_2 = activate(a4_2, kind, alpha, beta)
+        a5_2 = activate(a5_2, kind, alpha, beta)
+        a6_2 = activate(a6_2, kind, alpha, beta)
+        a7_2 = activate(a7_2, kind, alpha, beta)
+    vstore(of, o0 + 2 * os_ob, a0_2)
+    vstore(of, o0 + 2 * os_ob + n, a1_2)
+    vstore(of, o0 + 2 * os_ob + 2 * n, a2_2)
+    vstore(of, o0 + 2 * os_ob + 3 * n, a3_2)
+    vstore(of, o0 + 2 * os_ob + 4 * n, a4_2)
+    vstore(of, o0 + 2 * os_ob + 5 * n, a5_2)
+    vstore(of, o0 + 2 * os_ob + 6 * n, a6_2)
+    vstore(of, o0 + 2 * os_ob + 7 * n, a7_2)
+
+
 @njit(cache=True, nogil=True)
 def _k7x3(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf, has_res, kind, alpha, beta, w):
     """7 output pixels x 3 blocks of W output channels; fused epilogue."""
@@ -374,6 +525,114 @@ def _k1x3(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sx
 
 
 @njit(cache=True, nogil=True)
+def _k8x2(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf, has_res, kind, alpha, beta, w):
+    """8 output pixels x 2 blocks of W output channels; fused epilogue."""
+    n = lanes(w)
+    a0_0 = vload(bf, b0, w)
+    a1_0 = a0_0
+    a2_0 = a0_0
+    a3_0 = a0_0
+    a4_0 = a0_0
+    a5_0 = a0_0
+    a6_0 = a0_0
+    a7_0 = a0_0
+    a0_1 = vload(bf, b0 + 1 * n, w)
+    a1_1 = a0_1
+    a2_1 = a0_1
+    a3_1 = a0_1
+    a4_1 = a0_1
+    a5_1 = a0_1
+    a6_1 = a0_1
+    a7_1 = a0_1
+    wi = w0
+    for ib in range(icb):
+        for i in range(kh_):
+            for j in range(kw_):
+                xi = x0 + ib * xs_ib + i * xs_kh + j * xs_kw
+                for c in range(n):
+                    w0 = vload(wf, wi, w)
+                    w1 = vload(wf, wi + 1 * wblk, w)
+                    p0 = _bload(xf, xi, w)
+                    a0_0 = vfma(p0, w0, a0_0)
+                    a0_1 = vfma(p0, w1, a0_1)
+                    p1 = _bload(xf, xi + sxw, w)
+                    a1_0 = vfma(p1, w0, a1_0)
+                    a1_1 = vfma(p1, w1, a1_1)
+                    p2 = _bload(xf, xi + 2 * sxw, w)
+                    a2_0 = vfma(p2, w0, a2_0)
+                    a2_1 = vfma(p2, w1, a2_1)
+                    p3 = _bload(xf, xi + 3 * sxw, w)
+                    a3_0 = vfma(p3, w0, a3_0)
+                    a3_1 = vfma(p3, w1, a3_1)
+                    p4 = _bload(xf, xi + 4 * sxw, w)
+                    a4_0 = vfma(p4, w0, a4_0)
+                    a4_1 = vfma(p4, w1, a4_1)
+                    p5 = _bload(xf, xi + 5 * sxw, w)
+                    a5_0 = vfma(p5, w0, a5_0)
+                    a5_1 = vfma(p5, w1, a5_1)
+                    p6 = _bload(xf, xi + 6 * sxw, w)
+                    a6_0 = vfma(p6, w0, a6_0)
+                    a6_1 = vfma(p6, w1, a6_1)
+                    p7 = _bload(xf, xi + 7 * sxw, w)
+                    a7_0 = vfma(p7, w0, a7_0)
+                    a7_1 = vfma(p7, w1, a7_1)
+                    xi += 1
+                    wi += n
+    if has_res:
+        a0_0 = vadd(a0_0, vload(rf, o0, w))
+        a1_0 = vadd(a1_0, vload(rf, o0 + n, w))
+        a2_0 = vadd(a2_0, vload(rf, o0 + 2 * n, w))
+        a3_0 = vadd(a3_0, vload(rf, o0 + 3 * n, w))
+        a4_0 = vadd(a4_0, vload(rf, o0 + 4 * n, w))
+        a5_0 = vadd(a5_0, vload(rf, o0 + 5 * n, w))
+        a6_0 = vadd(a6_0, vload(rf, o0 + 6 * n, w))
+        a7_0 = vadd(a7_0, vload(rf, o0 + 7 * n, w))
+    if kind != 0:
+        a0_0 = activate(a0_0, kind, alpha, beta)
+        a1_0 = activate(a1_0, kind, alpha, beta)
+        a2_0 = activate(a2_0, kind, alpha, beta)
+        a3_0 = activate(a3_0, kind, alpha, beta)
+        a4_0 = activate(a4_0, kind, alpha, beta)
+        a5_0 = activate(a5_0, kind, alpha, beta)
+        a6_0 = activate(a6_0, kind, alpha, beta)
+        a7_0 = activate(a7_0, kind, alpha, beta)
+    vstore(of, o0, a0_0)
+    vstore(of, o0 + n, a1_0)
+    vstore(of, o0 + 2 * n, a2_0)
+    vstore(of, o0 + 3 * n, a3_0)
+    vstore(of, o0 + 4 * n, a4_0)
+    vstore(of, o0 + 5 * n, a5_0)
+    vstore(of, o0 + 6 * n, a6_0)
+    vstore(of, o0 + 7 * n, a7_0)
+    if has_res:
+        a0_1 = vadd(a0_1, vload(rf, o0 + 1 * os_ob, w))
+        a1_1 = vadd(a1_1, vload(rf, o0 + 1 * os_ob + n, w))
+        a2_1 = vadd(a2_1, vload(rf, o0 + 1 * os_ob + 2 * n, w))
+        a3_1 = vadd(a3_1, vload(rf, o0 + 1 * os_ob + 3 * n, w))
+        a4_1 = vadd(a4_1, vload(rf, o0 + 1 * os_ob + 4 * n, w))
+        a5_1 = vadd(a5_1, vload(rf, o0 + 1 * os_ob + 5 * n, w))
+        a6_1 = vadd(a6_1, vload(rf, o0 + 1 * os_ob + 6 * n, w))
+        a7_1 = vadd(a7_1, vload(rf, o0 + 1 * os_ob + 7 * n, w))
+    if kind != 0:
+        a0_1 = activate(a0_1, kind, alpha, beta)
+        a1_1 = activate(a1_1, kind, alpha, beta)
+        a2_1 = activate(a2_1, kind, alpha, beta)
+        a3_1 = activate(a3_1, kind, alpha, beta)
+        a4_1 = activate(a4_1, kind, alpha, beta)
+        a5_1 = activate(a5_1, kind, alpha, beta)
+        a6_1 = activate(a6_1, kind, alpha, beta)
+        a7_1 = activate(a7_1, kind, alpha, beta)
+    vstore(of, o0 + 1 * os_ob, a0_1)
+    vstore(of, o0 + 1 * os_ob + n, a1_1)
+    vstore(of, o0 + 1 * os_ob + 2 * n, a2_1)
+    vstore(of, o0 + 1 * os_ob + 3 * n, a3_1)
+    vstore(of, o0 + 1 * os_ob + 4 * n, a4_1)
+    vstore(of, o0 + 1 * os_ob + 5 * n, a5_1)
+    vstore(of, o0 + 1 * os_ob + 6 * n, a6_1)
+    vstore(of, o0 + 1 * os_ob + 7 * n, a7_1)
+
+
+@njit(cache=True, nogil=True)
 def _k7x2(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf, has_res, kind, alpha, beta, w):
     """7 output pixels x 2 blocks of W output channels; fused epilogue."""
     n = lanes(w)
@@ -566,6 +825,71 @@ def _k1x2(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sx
 
 
 @njit(cache=True, nogil=True)
+def _k8x1(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf, has_res, kind, alpha, beta, w):
+    """8 output pixels x 1 blocks of W output channels; fused epilogue."""
+    n = lanes(w)
+    a0_0 = vload(bf, b0, w)
+    a1_0 = a0_0
+    a2_0 = a0_0
+    a3_0 = a0_0
+    a4_0 = a0_0
+    a5_0 = a0_0
+    a6_0 = a0_0
+    a7_0 = a0_0
+    wi = w0
+    for ib in range(icb):
+        for i in range(kh_):
+            for j in range(kw_):
+                xi = x0 + ib * xs_ib + i * xs_kh + j * xs_kw
+                for c in range(n):
+                    w0 = vload(wf, wi, w)
+                    p0 = _bload(xf, xi, w)
+                    a0_0 = vfma(p0, w0, a0_0)
+                    p1 = _bload(xf, xi + sxw, w)
+                    a1_0 = vfma(p1, w0, a1_0)
+                    p2 = _bload(xf, xi + 2 * sxw, w)
+                    a2_0 = vfma(p2, w0, a2_0)
+                    p3 = _bload(xf, xi + 3 * sxw, w)
+                    a3_0 = vfma(p3, w0, a3_0)
+                    p4 = _bload(xf, xi + 4 * sxw, w)
+                    a4_0 = vfma(p4, w0, a4_0)
+                    p5 = _bload(xf, xi + 5 * sxw, w)
+                    a5_0 = vfma(p5, w0, a5_0)
+                    p6 = _bload(xf, xi + 6 * sxw, w)
+                    a6_0 = vfma(p6, w0, a6_0)
+                    p7 = _bload(xf, xi + 7 * sxw, w)
+                    a7_0 = vfma(p7, w0, a7_0)
+                    xi += 1
+                    wi += n
+    if has_res:
+        a0_0 = vadd(a0_0, vload(rf, o0, w))
+        a1_0 = vadd(a1_0, vload(rf, o0 + n, w))
+        a2_0 = vadd(a2_0, vload(rf, o0 + 2 * n, w))
+        a3_0 = vadd(a3_0, vload(rf, o0 + 3 * n, w))
+        a4_0 = vadd(a4_0, vload(rf, o0 + 4 * n, w))
+        a5_0 = vadd(a5_0, vload(rf, o0 + 5 * n, w))
+        a6_0 = vadd(a6_0, vload(rf, o0 + 6 * n, w))
+        a7_0 = vadd(a7_0, vload(rf, o0 + 7 * n, w))
+    if kind != 0:
+        a0_0 = activate(a0_0, kind, alpha, beta)
+        a1_0 = activate(a1_0, kind, alpha, beta)
+        a2_0 = activate(a2_0, kind, alpha, beta)
+        a3_0 = activate(a3_0, kind, alpha, beta)
+        a4_0 = activate(a4_0, kind, alpha, beta)
+        a5_0 = activate(a5_0, kind, alpha, beta)
+        a6_0 = activate(a6_0, kind, alpha, beta)
+        a7_0 = activate(a7_0, kind, alpha, beta)
+    vstore(of, o0, a0_0)
+    vstore(of, o0 + n, a1_0)
+    vstore(of, o0 + 2 * n, a2_0)
+    vstore(of, o0 + 3 * n, a3_0)
+    vstore(of, o0 + 4 * n, a4_0)
+    vstore(of, o0 + 5 * n, a5_0)
+    vstore(of, o0 + 6 * n, a6_0)
+    vstore(of, o0 + 7 * n, a7_0)
+
+
+@njit(cache=True, nogil=True)
 def _k7x1(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf, has_res, kind, alpha, beta, w):
     """7 output pixels x 1 blocks of W output channels; fused epilogue."""
     n = lanes(w)
@@ -686,6 +1010,157 @@ def _k1x1(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sx
     if kind != 0:
         a0_0 = activate(a0_0, kind, alpha, beta)
     vstore(of, o0, a0_0)
+
+
+@njit(cache=True, nogil=True)
+def _k8x3u(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf, has_res, kind, alpha, beta, w):
+    """8 output pixels x 3 blocks of W output channels; fused epilogue."""
+    n = lanes(w)
+    a0_0 = vload(bf, b0, w)
+    a1_0 = a0_0
+    a2_0 = a0_0
+    a3_0 = a0_0
+    a4_0 = a0_0
+    a5_0 = a0_0
+    a6_0 = a0_0
+    a7_0 = a0_0
+    a0_1 = vload(bf, b0 + 1 * n, w)
+    a1_1 = a0_1
+    a2_1 = a0_1
+    a3_1 = a0_1
+    a4_1 = a0_1
+    a5_1 = a0_1
+    a6_1 = a0_1
+    a7_1 = a0_1
+    a0_2 = vload(bf, b0 + 2 * n, w)
+    a1_2 = a0_2
+    a2_2 = a0_2
+    a3_2 = a0_2
+    a4_2 = a0_2
+    a5_2 = a0_2
+    a6_2 = a0_2
+    a7_2 = a0_2
+    wi = w0
+    for ib in range(icb):
+        for i in range(kh_):
+            for j in range(kw_):
+                xi = x0 + ib * xs_ib + i * xs_kh + j * xs_kw
+                for c in range(n):
+                    w0 = vload(wf, wi, w)
+                    w1 = vload(wf, wi + 1 * wblk, w)
+                    w2 = vload(wf, wi + 2 * wblk, w)
+                    p0 = _bload(xf, xi, w)
+                    a0_0 = vfma(p0, w0, a0_0)
+                    a0_1 = vfma(p0, w1, a0_1)
+                    a0_2 = vfma(p0, w2, a0_2)
+                    p1 = _bload(xf, xi + n, w)
+                    a1_0 = vfma(p1, w0, a1_0)
+                    a1_1 = vfma(p1, w1, a1_1)
+                    a1_2 = vfma(p1, w2, a1_2)
+                    p2 = _bload(xf, xi + 2 * n, w)
+                    a2_0 = vfma(p2, w0, a2_0)
+                    a2_1 = vfma(p2, w1, a2_1)
+                    a2_2 = vfma(p2, w2, a2_2)
+                    p3 = _bload(xf, xi + 3 * n, w)
+                    a3_0 = vfma(p3, w0, a3_0)
+                    a3_1 = vfma(p3, w1, a3_1)
+                    a3_2 = vfma(p3, w2, a3_2)
+                    p4 = _bload(xf, xi + 4 * n, w)
+                    a4_0 = vfma(p4, w0, a4_0)
+                    a4_1 = vfma(p4, w1, a4_1)
+                    a4_2 = vfma(p4, w2, a4_2)
+                    p5 = _bload(xf, xi + 5 * n, w)
+                    a5_0 = vfma(p5, w0, a5_0)
+                    a5_1 = vfma(p5, w1, a5_1)
+                    a5_2 = vfma(p5, w2, a5_2)
+                    p6 = _bload(xf, xi + 6 * n, w)
+                    a6_0 = vfma(p6, w0, a6_0)
+                    a6_1 = vfma(p6, w1, a6_1)
+                    a6_2 = vfma(p6, w2, a6_2)
+                    p7 = _bload(xf, xi + 7 * n, w)
+                    a7_0 = vfma(p7, w0, a7_0)
+                    a7_1 = vfma(p7, w1, a7_1)
+                    a7_2 = vfma(p7, w2, a7_2)
+                    xi += 1
+                    wi += n
+    if has_res:
+        a0_0 = vadd(a0_0, vload(rf, o0, w))
+        a1_0 = vadd(a1_0, vload(rf, o0 + n, w))
+        a2_0 = vadd(a2_0, vload(rf, o0 + 2 * n, w))
+        a3_0 = vadd(a3_0, vload(rf, o0 + 3 * n, w))
+        a4_0 = vadd(a4_0, vload(rf, o0 + 4 * n, w))
+        a5_0 = vadd(a5_0, vload(rf, o0 + 5 * n, w))
+        a6_0 = vadd(a6_0, vload(rf, o0 + 6 * n, w))
+        a7_0 = vadd(a7_0, vload(rf, o0 + 7 * n, w))
+    if kind != 0:
+        a0_0 = activate(a0_0, kind, alpha, beta)
+        a1_0 = activate(a1_0, kind, alpha, beta)
+        a2_0 = activate(a2_0, kind, alpha, beta)
+        a3_0 = activate(a3_0, kind, alpha, beta)
+        a4_0 = activate(a4_0, kind, alpha, beta)
+        a5_0 = activate(a5_0, kind, alpha, beta)
+        a6_0 = activate(a6_0, kind, alpha, beta)
+        a7_0 = activate(a7_0, kind, alpha, beta)
+    vstore(of, o0, a0_0)
+    vstore(of, o0 + n, a1_0)
+    vstore(of, o0 + 2 * n, a2_0)
+    vstore(of, o0 + 3 * n, a3_0)
+    vstore(of, o0 + 4 * n, a4_0)
+    vstore(of, o0 + 5 * n, a5_0)
+    vstore(of, o0 + 6 * n, a6_0)
+    vstore(of, o0 + 7 * n, a7_0)
+    if has_res:
+        a0_1 = vadd(a0_1, vload(rf, o0 + 1 * os_ob, w))
+        a1_1 = vadd(a1_1, vload(rf, o0 + 1 * os_ob + n, w))
+        a2_1 = vadd(a2_1, vload(rf, o0 + 1 * os_ob + 2 * n, w))
+        a3_1 = vadd(a3_1, vload(rf, o0 + 1 * os_ob + 3 * n, w))
+        a4_1 = vadd(a4_1, vload(rf, o0 + 1 * os_ob + 4 * n, w))
+        a5_1 = vadd(a5_1, vload(rf, o0 + 1 * os_ob + 5 * n, w))
+        a6_1 = vadd(a6_1, vload(rf, o0 + 1 * os_ob + 6 * n, w))
+        a7_1 = vadd(a7_1, vload(rf, o0 + 1 * os_ob + 7 * n, w))
+    if kind != 0:
+        a0_1 = activate(a0_1, kind, alpha, beta)
+        a1_1 = activate(a1_1, kind, alpha, beta)
+        a2_1 = activate(a2_1, kind, alpha, beta)
+        a3_1 = activate(a3_1, kind, alpha, beta)
+        a4_1 = activate(a4_1, kind, alpha, beta)
+        a5_1 = activate(a5_1, kind, alpha, beta)
+        a6_1 = activate(a6_1, kind, alpha, beta)
+        a7_1 = activate(a7_1, kind, alpha, beta)
+    vstore(of, o0 + 1 * os_ob, a0_1)
+    vstore(of, o0 + 1 * os_ob + n, a1_1)
+    vstore(of, o0 + 1 * os_ob + 2 * n, a2_1)
+    vstore(of, o0 + 1 * os_ob + 3 * n, a3_1)
+    vstore(of, o0 + 1 * os_ob + 4 * n, a4_1)
+    vstore(of, o0 + 1 * os_ob + 5 * n, a5_1)
+    vstore(of, o0 + 1 * os_ob + 6 * n, a6_1)
+    vstore(of, o0 + 1 * os_ob + 7 * n, a7_1)
+    if has_res:
+        a0_2 = vadd(a0_2, vload(rf, o0 + 2 * os_ob, w))
+        a1_2 = vadd(a1_2, vload(rf, o0 + 2 * os_ob + n, w))
+        a2_2 = vadd(a2_2, vload(rf, o0 + 2 * os_ob + 2 * n, w))
+        a3_2 = vadd(a3_2, vload(rf, o0 + 2 * os_ob + 3 * n, w))
+        a4_2 = vadd(a4_2, vload(rf, o0 + 2 * os_ob + 4 * n, w))
+        a5_2 = vadd(a5_2, vload(rf, o0 + 2 * os_ob + 5 * n, w))
+        a6_2 = vadd(a6_2, vload(rf, o0 + 2 * os_ob + 6 * n, w))
+        a7_2 = vadd(a7_2, vload(rf, o0 + 2 * os_ob + 7 * n, w))
+    if kind != 0:
+        a0_2 = activate(a0_2, kind, alpha, beta)
+        a1_2 = activate(a1_2, kind, alpha, beta)
+        a2_2 = activate(a2_2, kind, alpha, beta)
+        a3_2 = activate(a3_2, kind, alpha, beta)
+        a4_2 = activate(a4_2, kind, alpha, beta)
+        a5_2 = activate(a5_2, kind, alpha, beta)
+        a6_2 = activate(a6_2, kind, alpha, beta)
+        a7_2 = activate(a7_2, kind, alpha, beta)
+    vstore(of, o0 + 2 * os_ob, a0_2)
+    vstore(of, o0 + 2 * os_ob + n, a1_2)
+    vstore(of, o0 + 2 * os_ob + 2 * n, a2_2)
+    vstore(of, o0 + 2 * os_ob + 3 * n, a3_2)
+    vstore(of, o0 + 2 * os_ob + 4 * n, a4_2)
+    vstore(of, o0 + 2 * os_ob + 5 * n, a5_2)
+    vstore(of, o0 + 2 * os_ob + 6 * n, a6_2)
+    vstore(of, o0 + 2 * os_ob + 7 * n, a7_2)
 
 
 @njit(cache=True, nogil=True)
@@ -950,6 +1425,114 @@ def _k1x3u(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, s
 
 
 @njit(cache=True, nogil=True)
+def _k8x2u(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf, has_res, kind, alpha, beta, w):
+    """8 output pixels x 2 blocks of W output channels; fused epilogue."""
+    n = lanes(w)
+    a0_0 = vload(bf, b0, w)
+    a1_0 = a0_0
+    a2_0 = a0_0
+    a3_0 = a0_0
+    a4_0 = a0_0
+    a5_0 = a0_0
+    a6_0 = a0_0
+    a7_0 = a0_0
+    a0_1 = vload(bf, b0 + 1 * n, w)
+    a1_1 = a0_1
+    a2_1 = a0_1
+    a3_1 = a0_1
+    a4_1 = a0_1
+    a5_1 = a0_1
+    a6_1 = a0_1
+    a7_1 = a0_1
+    wi = w0
+    for ib in range(icb):
+        for i in range(kh_):
+            for j in range(kw_):
+                xi = x0 + ib * xs_ib + i * xs_kh + j * xs_kw
+                for c in range(n):
+                    w0 = vload(wf, wi, w)
+                    w1 = vload(wf, wi + 1 * wblk, w)
+                    p0 = _bload(xf, xi, w)
+                    a0_0 = vfma(p0, w0, a0_0)
+                    a0_1 = vfma(p0, w1, a0_1)
+                    p1 = _bload(xf, xi + n, w)
+                    a1_0 = vfma(p1, w0, a1_0)
+                    a1_1 = vfma(p1, w1, a1_1)
+                    p2 = _bload(xf, xi + 2 * n, w)
+                    a2_0 = vfma(p2, w0, a2_0)
+                    a2_1 = vfma(p2, w1, a2_1)
+                    p3 = _bload(xf, xi + 3 * n, w)
+                    a3_0 = vfma(p3, w0, a3_0)
+                    a3_1 = vfma(p3, w1, a3_1)
+                    p4 = _bload(xf, xi + 4 * n, w)
+                    a4_0 = vfma(p4, w0, a4_0)
+                    a4_1 = vfma(p4, w1, a4_1)
+                    p5 = _bload(xf, xi + 5 * n, w)
+                    a5_0 = vfma(p5, w0, a5_0)
+                    a5_1 = vfma(p5, w1, a5_1)
+                    p6 = _bload(xf, xi + 6 * n, w)
+                    a6_0 = vfma(p6, w0, a6_0)
+                    a6_1 = vfma(p6, w1, a6_1)
+                    p7 = _bload(xf, xi + 7 * n, w)
+                    a7_0 = vfma(p7, w0, a7_0)
+                    a7_1 = vfma(p7, w1, a7_1)
+                    xi += 1
+                    wi += n
+    if has_res:
+        a0_0 = vadd(a0_0, vload(rf, o0, w))
+        a1_0 = vadd(a1_0, vload(rf, o0 + n, w))
+        a2_0 = vadd(a2_0, vload(rf, o0 + 2 * n, w))
+        a3_0 = vadd(a3_0, vload(rf, o0 + 3 * n, w))
+        a4_0 = vadd(a4_0, vload(rf, o0 + 4 * n, w))
+        a5_0 = vadd(a5_0, vload(rf, o0 + 5 * n, w))
+        a6_0 = vadd(a6_0, vload(rf, o0 + 6 * n, w))
+        a7_0 = vadd(a7_0, vload(rf, o0 + 7 * n, w))
+    if kind != 0:
+        a0_0 = activate(a0_0, kind, alpha, beta)
+        a1_0 = activate(a1_0, kind, alpha, beta)
+        a2_0 = activate(a2_0, kind, alpha, beta)
+        a3_0 = activate(a3_0, kind, alpha, beta)
+        a4_0 = activate(a4_0, kind, alpha, beta)
+        a5_0 = activate(a5_0, kind, alpha, beta)
+        a6_0 = activate(a6_0, kind, alpha, beta)
+        a7_0 = activate(a7_0, kind, alpha, beta)
+    vstore(of, o0, a0_0)
+    vstore(of, o0 + n, a1_0)
+    vstore(of, o0 + 2 * n, a2_0)
+    vstore(of, o0 + 3 * n, a3_0)
+    vstore(of, o0 + 4 * n, a4_0)
+    vstore(of, o0 + 5 * n, a5_0)
+    vstore(of, o0 + 6 * n, a6_0)
+    vstore(of, o0 + 7 * n, a7_0)
+    if has_res:
+        a0_1 = vadd(a0_1, vload(rf, o0 + 1 * os_ob, w))
+        a1_1 = vadd(a1_1, vload(rf, o0 + 1 * os_ob + n, w))
+        a2_1 = vadd(a2_1, vload(rf, o0 + 1 * os_ob + 2 * n, w))
+        a3_1 = vadd(a3_1, vload(rf, o0 + 1 * os_ob + 3 * n, w))
+        a4_1 = vadd(a4_1, vload(rf, o0 + 1 * os_ob + 4 * n, w))
+        a5_1 = vadd(a5_1, vload(rf, o0 + 1 * os_ob + 5 * n, w))
+        a6_1 = vadd(a6_1, vload(rf, o0 + 1 * os_ob + 6 * n, w))
+        a7_1 = vadd(a7_1, vload(rf, o0 + 1 * os_ob + 7 * n, w))
+    if kind != 0:
+        a0_1 = activate(a0_1, kind, alpha, beta)
+        a1_1 = activate(a1_1, kind, alpha, beta)
+        a2_1 = activate(a2_1, kind, alpha, beta)
+        a3_1 = activate(a3_1, kind, alpha, beta)
+        a4_1 = activate(a4_1, kind, alpha, beta)
+        a5_1 = activate(a5_1, kind, alpha, beta)
+        a6_1 = activate(a6_1, kind, alpha, beta)
+        a7_1 = activate(a7_1, kind, alpha, beta)
+    vstore(of, o0 + 1 * os_ob, a0_1)
+    vstore(of, o0 + 1 * os_ob + n, a1_1)
+    vstore(of, o0 + 1 * os_ob + 2 * n, a2_1)
+    vstore(of, o0 + 1 * os_ob + 3 * n, a3_1)
+    vstore(of, o0 + 1 * os_ob + 4 * n, a4_1)
+    vstore(of, o0 + 1 * os_ob + 5 * n, a5_1)
+    vstore(of, o0 + 1 * os_ob + 6 * n, a6_1)
+    vstore(of, o0 + 1 * os_ob + 7 * n, a7_1)
+
+
+@njit(cache=True, nogil=True)
 def _k7x2u(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf, has_res, kind, alpha, beta, w):
     """7 output pixels x 2 blocks of W output channels; fused epilogue."""
     n = lanes(w)
@@ -1142,6 +1725,71 @@ def _k1x2u(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, s
 
 
 @njit(cache=True, nogil=True)
+def _k8x1u(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf, has_res, kind, alpha, beta, w):
+    """8 output pixels x 1 blocks of W output channels; fused epilogue."""
+    n = lanes(w)
+    a0_0 = vload(bf, b0, w)
+    a1_0 = a0_0
+    a2_0 = a0_0
+    a3_0 = a0_0
+    a4_0 = a0_0
+    a5_0 = a0_0
+    a6_0 = a0_0
+    a7_0 = a0_0
+    wi = w0
+    for ib in range(icb):
+        for i in range(kh_):
+            for j in range(kw_):
+                xi = x0 + ib * xs_ib + i * xs_kh + j * xs_kw
+                for c in range(n):
+                    w0 = vload(wf, wi, w)
+                    p0 = _bload(xf, xi, w)
+                    a0_0 = vfma(p0, w0, a0_0)
+                    p1 = _bload(xf, xi + n, w)
+                    a1_0 = vfma(p1, w0, a1_0)
+                    p2 = _bload(xf, xi + 2 * n, w)
+                    a2_0 = vfma(p2, w0, a2_0)
+                    p3 = _bload(xf, xi + 3 * n, w)
+                    a3_0 = vfma(p3, w0, a3_0)
+                    p4 = _bload(xf, xi + 4 * n, w)
+                    a4_0 = vfma(p4, w0, a4_0)
+                    p5 = _bload(xf, xi + 5 * n, w)
+                    a5_0 = vfma(p5, w0, a5_0)
+                    p6 = _bload(xf, xi + 6 * n, w)
+                    a6_0 = vfma(p6, w0, a6_0)
+                    p7 = _bload(xf, xi + 7 * n, w)
+                    a7_0 = vfma(p7, w0, a7_0)
+                    xi += 1
+                    wi += n
+    if has_res:
+        a0_0 = vadd(a0_0, vload(rf, o0, w))
+        a1_0 = vadd(a1_0, vload(rf, o0 + n, w))
+        a2_0 = vadd(a2_0, vload(rf, o0 + 2 * n, w))
+        a3_0 = vadd(a3_0, vload(rf, o0 + 3 * n, w))
+        a4_0 = vadd(a4_0, vload(rf, o0 + 4 * n, w))
+        a5_0 = vadd(a5_0, vload(rf, o0 + 5 * n, w))
+        a6_0 = vadd(a6_0, vload(rf, o0 + 6 * n, w))
+        a7_0 = vadd(a7_0, vload(rf, o0 + 7 * n, w))
+    if kind != 0:
+        a0_0 = activate(a0_0, kind, alpha, beta)
+        a1_0 = activate(a1_0, kind, alpha, beta)
+        a2_0 = activate(a2_0, kind, alpha, beta)
+        a3_0 = activate(a3_0, kind, alpha, beta)
+        a4_0 = activate(a4_0, kind, alpha, beta)
+        a5_0 = activate(a5_0, kind, alpha, beta)
+        a6_0 = activate(a6_0, kind, alpha, beta)
+        a7_0 = activate(a7_0, kind, alpha, beta)
+    vstore(of, o0, a0_0)
+    vstore(of, o0 + n, a1_0)
+    vstore(of, o0 + 2 * n, a2_0)
+    vstore(of, o0 + 3 * n, a3_0)
+    vstore(of, o0 + 4 * n, a4_0)
+    vstore(of, o0 + 5 * n, a5_0)
+    vstore(of, o0 + 6 * n, a6_0)
+    vstore(of, o0 + 7 * n, a7_0)
+
+
+@njit(cache=True, nogil=True)
 def _k7x1u(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf, has_res, kind, alpha, beta, w):
     """7 output pixels x 1 blocks of W output channels; fused epilogue."""
     n = lanes(w)
@@ -1266,86 +1914,104 @@ def _k1x1u(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, s
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _row(nb, unit, xf, wf, bias, of, xrow, w0, b0, orow, ow_, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob,
-         rf, has_res, kind, alpha, beta, w):
-    """One output row of nb output-channel blocks: 7-pixel tiles, then a 4 and 1-pixel tail."""
+def _row(nb, unit, xf, wf, bias, of, xrow, w0, b0, orow, tiles, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+         os_ob, rf, has_res, kind, alpha, beta, w):
+    """One output row of nb output-channel blocks, split into the plan-time tiles (see row_tiles)."""
     n = lanes(w)
     ox = 0
-    while ox < ow_:
-        left = ow_ - ox
-        t = 7 if left >= 7 else (4 if left >= 4 else 1)
+    for k in range(tiles.shape[0]):
+        t = tiles[k]
         x0 = xrow + ox * sxw
         o0 = orow + ox * n
         if unit:
             if nb == 3:
-                if t == 7:
-                    _k7x3u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf,
-                           has_res, kind, alpha, beta, w)
+                if t == 8:
+                    _k8x3u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
+                elif t == 7:
+                    _k7x3u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
                 elif t == 4:
-                    _k4x3u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf,
-                           has_res, kind, alpha, beta, w)
+                    _k4x3u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
                 else:
-                    _k1x3u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf,
-                           has_res, kind, alpha, beta, w)
+                    _k1x3u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
             elif nb == 2:
-                if t == 7:
-                    _k7x2u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf,
-                           has_res, kind, alpha, beta, w)
+                if t == 8:
+                    _k8x2u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
+                elif t == 7:
+                    _k7x2u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
                 elif t == 4:
-                    _k4x2u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf,
-                           has_res, kind, alpha, beta, w)
+                    _k4x2u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
                 else:
-                    _k1x2u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf,
-                           has_res, kind, alpha, beta, w)
+                    _k1x2u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
             else:
-                if t == 7:
-                    _k7x1u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf,
-                           has_res, kind, alpha, beta, w)
+                if t == 8:
+                    _k8x1u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
+                elif t == 7:
+                    _k7x1u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
                 elif t == 4:
-                    _k4x1u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf,
-                           has_res, kind, alpha, beta, w)
+                    _k4x1u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
                 else:
-                    _k1x1u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf,
-                           has_res, kind, alpha, beta, w)
+                    _k1x1u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
         else:
             if nb == 3:
-                if t == 7:
-                    _k7x3(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf,
-                          has_res, kind, alpha, beta, w)
+                if t == 8:
+                    _k8x3(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
+                elif t == 7:
+                    _k7x3(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
                 elif t == 4:
-                    _k4x3(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf,
-                          has_res, kind, alpha, beta, w)
+                    _k4x3(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
                 else:
-                    _k1x3(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf,
-                          has_res, kind, alpha, beta, w)
+                    _k1x3(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
             elif nb == 2:
-                if t == 7:
-                    _k7x2(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf,
-                          has_res, kind, alpha, beta, w)
+                if t == 8:
+                    _k8x2(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
+                elif t == 7:
+                    _k7x2(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
                 elif t == 4:
-                    _k4x2(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf,
-                          has_res, kind, alpha, beta, w)
+                    _k4x2(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
                 else:
-                    _k1x2(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf,
-                          has_res, kind, alpha, beta, w)
+                    _k1x2(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
             else:
-                if t == 7:
-                    _k7x1(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf,
-                          has_res, kind, alpha, beta, w)
+                if t == 8:
+                    _k8x1(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
+                elif t == 7:
+                    _k7x1(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
                 elif t == 4:
-                    _k4x1(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf,
-                          has_res, kind, alpha, beta, w)
+                    _k4x1(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
                 else:
-                    _k1x1(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf,
-                          has_res, kind, alpha, beta, w)
+                    _k1x1(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
         ox += t
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def conv_nchwc_direct_f32(xp, wp, bias, sh, sw, dh, dw, res, has_res, kind, alpha, beta, out, nthreads, w):
+def conv_nchwc_direct_f32(xp, wp, bias, sh, sw, dh, dw, res, has_res, kind, alpha, beta, out, tiles, nthreads, w):
     """out (N, OCb, OH, OW, W) = act(conv(xp (N, ICb, Hp, Wp, W) zero-bordered, wp (OCb, ICb, KH, KW, W, W))
     + bias (OCb*W,) [+ res (out's shape)]). Strides sh, sw and dilations dh, dw; the pads are already in xp.
-    Epilogue: has_res, kind, alpha, beta as in kernels/numba/epilogue.py; nthreads: numba.get_num_threads()
+    Epilogue: has_res, kind, alpha, beta as in kernels/numba/epilogue.py; tiles: the widths of the micro-kernel
+    tiles that cover one output row (row_tiles); nthreads: numba.get_num_threads()
     of the caller (read outside: inside, it would make the function uncacheable). Output-channel blocks are taken in
     balanced groups of at most 3 (e.g. 4 blocks -> 2 + 2, 16 -> 3,3,3,3,2,2); one task = (image, group, row)."""
     n = lanes(w)
@@ -1382,8 +2048,8 @@ def conv_nchwc_direct_f32(xp, wp, bias, sh, sw, dh, dw, res, has_res, kind, alph
         nb = base + 1 if g < extra else base
         xrow = (b * icb * hp + oy * sh) * wpd * n
         orow = ((b * ocb + ob) * oh_ + oy) * ow_ * n
-        _row(nb, sw == 1, xf, wf, bias, of, xrow, ob * wblk, ob * n, orow, ow_, icb, kh_, kw_, xs_ib, xs_kh, xs_kw,
-             sxw, wblk, os_ob, rf, has_res, kind, alpha, beta, w)
+        _row(nb, sw == 1, xf, wf, bias, of, xrow, ob * wblk, ob * n, orow, tiles, icb, kh_, kw_, xs_ib, xs_kh,
+             xs_kw, sxw, wblk, os_ob, rf, has_res, kind, alpha, beta, w)
 
 
 @njit(cache=True, inline="always")
@@ -1466,6 +2132,25 @@ def pad_nchwc_f32(x, pt, pl, xp):
                     row[j, k] = 0.0
 
 
+TILE_CALL = 2     # a tile call's fixed cost, in FMA slots (arguments, bias loads, epilogue, stores)
+FMA_SLOTS = 8     # accumulators that keep the FMA pipes busy (2 pipes x 4 cycles latency)
+
+
+def row_tiles(ow: int, nb: int) -> np.ndarray:
+    """The split of an `ow`-pixel output row into TILES for nb output-channel blocks, cheapest by a cost model
+    solved exactly (a tile of t pixels costs max(t * nb, FMA_SLOTS) + TILE_CALL: fewer accumulators than
+    FMA_SLOTS leave the pipes waiting on FMA latency). E.g. 32 pixels, 1 block: 8+8+8+8 (7+7+7+7+4 before
+    this choice: the 4-pixel tail ran at half speed); 27: 8+8+7+4 (was 7+7+7+4+1+1)."""
+    best = [(0.0, ())] + [(np.inf, ())] * ow
+    for x in range(1, ow + 1):
+        for t in TILES:
+            if t <= x:
+                cost = best[x - t][0] + max(t * nb, FMA_SLOTS) + TILE_CALL
+                if cost < best[x][0]:
+                    best[x] = (cost, best[x - t][1] + (t,))
+    return np.array(sorted(best[ow][1], reverse=True), np.int64)
+
+
 def make_runner(cfg, width: int, w, b, epilogue=NO_EPILOGUE, blocked_in=False, blocked_res=False,
                 blocked_out=False):
     """run(x, residual or None) -> (y,) for one ConvConfig; weights and bias packed here, once; the epilogue
@@ -1491,6 +2176,7 @@ def make_runner(cfg, width: int, w, b, epilogue=NO_EPILOGUE, blocked_in=False, b
     has_res = epilogue.residual
     kind, alpha, beta = epilogue.args
     blocked_shape = (cfg.batch, ocb, oh, ow, width)
+    tiles = row_tiles(ow, -(-ocb // -(-ocb // 3)))   # the largest of the balanced groups of <= 3 blocks
     pad_plain, pad_blocked, core = bound(pad_nchw_to_nchwc_f32), bound(pad_nchwc_f32), bound(conv_nchwc_direct_f32)
     to_blocked, to_plain = bound(layout.nchw_to_nchwc_f32), bound(layout.nchwc_to_nchw_f32)
 
@@ -1514,10 +2200,10 @@ def make_runner(cfg, width: int, w, b, epilogue=NO_EPILOGUE, blocked_in=False, b
                 to_blocked(np.ascontiguousarray(residual, np.float32).reshape(n_, m, oh * ow), res)
         if blocked_out:
             y = output(out, blocked_shape)
-            core(xp, wp, bias, sh, sw, dh, dw, res, has_res, kind, alpha, beta, y, get_num_threads(), tok)
+            core(xp, wp, bias, sh, sw, dh, dw, res, has_res, kind, alpha, beta, y, tiles, get_num_threads(), tok)
             return (y,)
         yc = take_shaped("nchwc_out", (n_, ocb, oh, ow, width))
-        core(xp, wp, bias, sh, sw, dh, dw, res, has_res, kind, alpha, beta, yc, get_num_threads(), tok)
+        core(xp, wp, bias, sh, sw, dh, dw, res, has_res, kind, alpha, beta, yc, tiles, get_num_threads(), tok)
         y = output(out, cfg.output_shape)
         to_plain(yc.reshape(n_, ocb, oh * ow, width), y.reshape(n_, m, oh * ow))
         return (y,)

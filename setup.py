@@ -15,6 +15,6 @@ setup(
     ext_modules=cythonize(extensions, compiler_directives={"language_level": "3"}),
     packages=["fastconv", "fastconv.onnx", "fastconv.graph", "fastconv.ops", "fastconv.kernels",
               "fastconv.kernels.numba", "fastconv.plan", "fastconv.runtime", "fastconv.tools",
-              "fastconv.models"],
+              "fastconv.serve", "fastconv.integrations", "fastconv.models"],
     package_dir={"fastconv.models": "models"},
 )

@@ -309,6 +309,7 @@ def conv_im2col_gemm_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE):
         of = y.reshape(-1)
         res = kg.NO_RESIDUAL if not epilogue.residual else np.ascontiguousarray(residual, np.float32).reshape(-1)
         buf = take("im2col", k_rows * band * ow)
+        threads = get_num_threads()
         for n in range(n_):
             for gi in range(g):
                 xg = xs[n, gi * cg:(gi + 1) * cg]
@@ -316,7 +317,7 @@ def conv_im2col_gemm_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE):
                 for r0 in range(0, rows, band):
                     r1 = min(rows, r0 + band)
                     cols = buf[:k_rows * (r1 - r0) * ow].reshape(k_rows, (r1 - r0) * ow)
-                    im2col(xg, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, oh, ow, r0, r1, cols)
+                    im2col(xg, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, oh, ow, r0, r1, cols, threads, tok)
                     gemm(pa.panels, mg, buf, 0, 0, (r1 - r0) * ow, of, (n * m + gi * mg) * p + r0 * ow, 0,
                                 p, (r1 - r0) * ow, 1, 1, 0, 0, pa.bias, res, epilogue.residual, kind, alpha,
                                 beta, get_num_threads(), tok)

@@ -160,3 +160,31 @@ def test_automatic_choice_avoids_channel_padded_stems_and_takes_narrow_rows():
     assert select_kernel("Conv", cfg(512, 512, 7, 3), platform).name == "conv_nchwc_direct_f32"
     assert select_kernel("Conv", cfg(3, 64, 56, 3), platform, "conv_nchwc_direct_f32").name == \
         "conv_nchwc_direct_f32"
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_serial_and_parallel_drivers_agree_bitwise(threads):
+    """Small layers run conv_nchwc_direct_serial_f32 (no parallel region), big ones the prange driver: the same
+    tasks and arithmetic, so the same bits."""
+    from fastconv.kernels.numba.layout import pack_oihw_to_OIhwio, reorder_nchw_to_nchwc
+    from fastconv.kernels.numba.simd import width_token
+
+    width = 16
+    x = rand(2, 40, 9, 13, seed=1)
+    w = rand(37, 40, 3, 3, seed=2)
+    xp = np.zeros((2, 3, 11, 15, width), np.float32)
+    xp[:, :, 1:10, 1:14] = reorder_nchw_to_nchwc(x, width)
+    wp = pack_oihw_to_OIhwio(w, width, width)
+    bias = rand(48, seed=3)
+    res = rand(2, 3, 9, 13, width, seed=4)
+    tiles = kn.row_tiles(13, 3)
+    outs = []
+    for parallel in (False, True):
+        y = np.empty((2, 3, 9, 13, width), np.float32)
+        args = (xp, wp, bias, 1, 1, 1, 1, res, True, 1, 0.0, 0.0, y, tiles)
+        if parallel:
+            kn.conv_nchwc_direct_f32(*args, threads, width_token(width))
+        else:
+            kn.conv_nchwc_direct_serial_f32(*args, width_token(width))
+        outs.append(y)
+    np.testing.assert_array_equal(outs[0], outs[1])

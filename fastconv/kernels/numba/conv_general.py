@@ -13,9 +13,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from fastconv.kernels.numba.simd import lanes, vload_n, vstore_n
+
 # Indices known to be >= 0 are cast to unsigned: numba then skips negative-index wraparound, which
 # otherwise blocks vectorisation of the inner loops.
 U = np.uint64
+PARALLEL_FLOATS = 65_536  # column-matrix floats below which im2col stays on the calling thread
 
 
 @njit(cache=True, nogil=True)
@@ -27,15 +30,17 @@ def _valid_range(off, stride, in_size, out_size):
     return min(lo, hi), hi
 
 
-@njit(cache=True, parallel=True, nogil=True)
-def im2col_rows_f32(x, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, oh, ow, r0, r1, cols):
-    """x: (Cg, D, H, W) one image and group. For output rows r in [r0, r1) (r = oz * oh + oy):
-    cols[(c * kd + a) * kh + b) * kw + e, (r - r0) * ow + ox] = x[c, oz*sd - pd + a*dd, oy*sh - ph + b*dh,
-    ox*sw - pw + e*dw], 0 outside the image. Parallel over the rows of cols (channel x kernel tap); each
-    task copies one input row segment per output row."""
-    cg, d, h, w = x.shape
+@njit(cache=True, nogil=True, _nrt=False)
+def _im2col_tasks(xf, cf, cg, d, h, w, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, oh, ow, r0, r1, k0, k1,
+                  vw):
+    """Rows k0..k1 of cols (flat cf, (r1 - r0) * ow floats each) from x (flat xf, (Cg, D, H, W)). Flat offsets
+    and row counters instead of array views and divisions per output row: each view costs an NRT incref /
+    decref pair, each division tens of cycles, more than copying the short row segments of small layers;
+    unit-stride segments are copied a (masked) vector at a time, without a scalar remainder loop."""
+    lanes_ = lanes(vw)
     kvol = kd * kh * kw
-    for k in prange(cg * kvol):
+    n = (r1 - r0) * ow
+    for k in range(k0, k1):
         c = k // kvol
         rem = k % kvol
         a = rem // (kh * kw)
@@ -43,26 +48,50 @@ def im2col_rows_f32(x, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, oh, ow, r
         e = rem % kw
         off = e * dw - pw
         lo, hi = _valid_range(off, sw, w, ow)
-        crow = cols[k]
+        crow = k * n
+        oz = r0 // oh
+        oy = r0 - oz * oh
         for r in range(r0, r1):
-            iz = (r // oh) * sd - pd + a * dd
-            iy = (r % oh) * sh - ph + b * dh
-            base = (r - r0) * ow
+            iz = oz * sd - pd + a * dd
+            iy = oy * sh - ph + b * dh
+            oy += 1
+            if oy == oh:
+                oy = 0
+                oz += 1
+            base = crow + (r - r0) * ow
             if iz < 0 or iz >= d or iy < 0 or iy >= h:
                 for j in range(ow):
-                    crow[U(base + j)] = 0.0
+                    cf[U(base + j)] = 0.0
                 continue
-            xrow = x[c, iz, iy]
+            xrow = ((c * d + iz) * h + iy) * w + off
             for j in range(lo):
-                crow[U(base + j)] = 0.0
+                cf[U(base + j)] = 0.0
             if sw == 1:
-                for j in range(lo, hi):
-                    crow[U(base + j)] = xrow[U(j + off)]
+                for j in range(lo, hi, lanes_):
+                    cnt = min(lanes_, hi - j)
+                    vstore_n(cf, base + j, vload_n(xf, xrow + j, cnt, vw), cnt)
             else:
                 for j in range(lo, hi):
-                    crow[U(base + j)] = xrow[U(j * sw + off)]
+                    cf[U(base + j)] = xf[U(xrow + j * sw)]
             for j in range(hi, ow):
-                crow[U(base + j)] = 0.0
+                cf[U(base + j)] = 0.0
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def im2col_rows_f32(x, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, oh, ow, r0, r1, cols, nthreads, vw):
+    """x: (Cg, D, H, W) one image and group. For output rows r in [r0, r1) (r = oz * oh + oy):
+    cols[(c * kd + a) * kh + b) * kw + e, (r - r0) * ow + ox] = x[c, oz*sd - pd + a*dd, oy*sh - ph + b*dh,
+    ox*sw - pw + e*dw], 0 outside the image. Parallel over chunks of the rows of cols (channel x kernel tap)
+    on nthreads threads (numba.get_num_threads() of the caller: read inside, it makes the function
+    uncacheable); a column matrix under PARALLEL_FLOATS floats is filled on one thread. vw: a width token."""
+    cg, d, h, w = x.shape
+    rows = cg * kd * kh * kw
+    chunks = 1 if rows * (r1 - r0) * ow < PARALLEL_FLOATS else min(rows, nthreads)
+    xf = x.reshape(-1)
+    cf = cols.reshape(-1)
+    for ch in prange(chunks):
+        _im2col_tasks(xf, cf, cg, d, h, w, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, oh, ow, r0, r1,
+                      ch * rows // chunks, (ch + 1) * rows // chunks, vw)
 
 
 @njit(cache=True, parallel=True, nogil=True, fastmath=True)

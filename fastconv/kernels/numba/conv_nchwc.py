@@ -2006,50 +2006,63 @@ def _row(nb, unit, xf, wf, bias, of, xrow, w0, b0, orow, tiles, icb, kh_, kw_, x
         ox += t
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _task(t, nchunk, xf, wf, bias, of, rf, n_, icb, hp, wpd, ocb, oh_, ow_, kh_, kw_, sh, sw, dh, dw, has_res, kind,
+          alpha, beta, tiles, w):
+    """Task t of (image, row chunk, group, row in chunk); see conv_nchwc_direct_f32."""
+    n = lanes(w)
+    xs_ib = hp * wpd * n
+    ng = (ocb + 2) // 3
+    base = ocb // ng
+    extra = ocb % ng
+    rpc = (oh_ + nchunk - 1) // nchunk
+    b = t // (nchunk * ng * rpc)
+    r = t % (nchunk * ng * rpc)
+    chunk = r // (ng * rpc)
+    g = (r // rpc) % ng
+    oy = chunk * rpc + r % rpc
+    if oy < oh_:
+        ob = g * base + min(g, extra)
+        nb = base + 1 if g < extra else base
+        wblk = icb * kh_ * kw_ * n * n
+        xrow = (b * icb * hp + oy * sh) * wpd * n
+        orow = ((b * ocb + ob) * oh_ + oy) * ow_ * n
+        _row(nb, sw == 1, xf, wf, bias, of, xrow, ob * wblk, ob * n, orow, tiles, icb, kh_, kw_, xs_ib,
+             dh * wpd * n, dw * n, sw * n, wblk, oh_ * ow_ * n, rf, has_res, kind, alpha, beta, w)
+
+
 @njit(cache=True, parallel=True, nogil=True)
 def conv_nchwc_direct_f32(xp, wp, bias, sh, sw, dh, dw, res, has_res, kind, alpha, beta, out, tiles, nthreads, w):
     """out (N, OCb, OH, OW, W) = act(conv(xp (N, ICb, Hp, Wp, W) zero-bordered, wp (OCb, ICb, KH, KW, W, W))
     + bias (OCb*W,) [+ res (out's shape)]). Strides sh, sw and dilations dh, dw; the pads are already in xp.
     Epilogue: has_res, kind, alpha, beta as in kernels/numba/epilogue.py; tiles: the widths of the micro-kernel
-    tiles that cover one output row (row_tiles); nthreads: numba.get_num_threads()
-    of the caller (read outside: inside, it would make the function uncacheable). Output-channel blocks are taken in
-    balanced groups of at most 3 (e.g. 4 blocks -> 2 + 2, 16 -> 3,3,3,3,2,2); one task = (image, group, row)."""
-    n = lanes(w)
+    tiles that cover one output row (row_tiles); nthreads: numba.get_num_threads() of the caller (read
+    outside: inside, it would make the function uncacheable). Output-channel blocks are taken in balanced
+    groups of at most 3 (e.g. 4 blocks -> 2 + 2, 16 -> 3,3,3,3,2,2); one task = (image, group, row).
+    Task order (image, row chunk, group, row in chunk): prange hands each thread one contiguous range, so with
+    one chunk per thread every thread gets every group (groups differ in size) for its own rows, and
+    consecutive tasks reuse one group's weights."""
     n_, icb, hp, wpd = xp.shape[0], xp.shape[1], xp.shape[2], xp.shape[3]
     ocb, oh_, ow_ = out.shape[1], out.shape[2], out.shape[3]
     kh_, kw_ = wp.shape[2], wp.shape[3]
-    xf = xp.reshape(-1)
-    wf = wp.reshape(-1)
-    of = out.reshape(-1)
-    rf = res.reshape(-1)
-    xs_ib = hp * wpd * n
-    xs_kh = dh * wpd * n
-    xs_kw = dw * n
-    sxw = sw * n
-    wblk = icb * kh_ * kw_ * n * n
-    os_ob = oh_ * ow_ * n
-    ng = (ocb + 2) // 3
-    base = ocb // ng
-    extra = ocb % ng
-    # Task order (image, row chunk, group, row in chunk): prange hands each thread one contiguous range, so
-    # with one chunk per thread every thread gets every group (groups differ in size) for its own rows, and
-    # consecutive tasks reuse one group's weights.
     nchunk = max(1, min(nthreads, oh_))
-    rpc = (oh_ + nchunk - 1) // nchunk
-    for t in prange(n_ * nchunk * ng * rpc):
-        b = t // (nchunk * ng * rpc)
-        r = t % (nchunk * ng * rpc)
-        chunk = r // (ng * rpc)
-        g = (r // rpc) % ng
-        oy = chunk * rpc + r % rpc
-        if oy >= oh_:
-            continue
-        ob = g * base + min(g, extra)
-        nb = base + 1 if g < extra else base
-        xrow = (b * icb * hp + oy * sh) * wpd * n
-        orow = ((b * ocb + ob) * oh_ + oy) * ow_ * n
-        _row(nb, sw == 1, xf, wf, bias, of, xrow, ob * wblk, ob * n, orow, tiles, icb, kh_, kw_, xs_ib, xs_kh,
-             xs_kw, sxw, wblk, os_ob, rf, has_res, kind, alpha, beta, w)
+    tasks = n_ * nchunk * ((ocb + 2) // 3) * ((oh_ + nchunk - 1) // nchunk)
+    for t in prange(tasks):
+        _task(t, nchunk, xp.reshape(-1), wp.reshape(-1), bias, out.reshape(-1), res.reshape(-1), n_, icb, hp, wpd,
+              ocb, oh_, ow_, kh_, kw_, sh, sw, dh, dw, has_res, kind, alpha, beta, tiles, w)
+
+
+@njit(cache=True, nogil=True)
+def conv_nchwc_direct_serial_f32(xp, wp, bias, sh, sw, dh, dw, res, has_res, kind, alpha, beta, out, tiles, w):
+    """conv_nchwc_direct_f32 on the calling thread: for layers whose work is smaller than a parallel region's
+    cost (~3 us to open one here, even at one thread)."""
+    n_, icb, hp, wpd = xp.shape[0], xp.shape[1], xp.shape[2], xp.shape[3]
+    ocb, oh_, ow_ = out.shape[1], out.shape[2], out.shape[3]
+    kh_, kw_ = wp.shape[2], wp.shape[3]
+    xf, wf, of, rf = xp.reshape(-1), wp.reshape(-1), out.reshape(-1), res.reshape(-1)
+    for t in range(n_ * ((ocb + 2) // 3) * oh_):
+        _task(t, 1, xf, wf, bias, of, rf, n_, icb, hp, wpd, ocb, oh_, ow_, kh_, kw_, sh, sw, dh, dw, has_res, kind,
+              alpha, beta, tiles, w)
 
 
 @njit(cache=True, inline="always")
@@ -2132,6 +2145,7 @@ def pad_nchwc_f32(x, pt, pl, xp):
                     row[j, k] = 0.0
 
 
+PARALLEL_MACS = 400_000   # an image's MACs below which a conv runs on the calling thread (~4 us at 1 thread)
 TILE_CALL = 2     # a tile call's fixed cost, in FMA slots (arguments, bias loads, epilogue, stores)
 FMA_SLOTS = 8     # accumulators that keep the FMA pipes busy (2 pipes x 4 cycles latency)
 
@@ -2177,7 +2191,17 @@ def make_runner(cfg, width: int, w, b, epilogue=NO_EPILOGUE, blocked_in=False, b
     kind, alpha, beta = epilogue.args
     blocked_shape = (cfg.batch, ocb, oh, ow, width)
     tiles = row_tiles(ow, -(-ocb // -(-ocb // 3)))   # the largest of the balanced groups of <= 3 blocks
-    pad_plain, pad_blocked, core = bound(pad_nchw_to_nchwc_f32), bound(pad_nchwc_f32), bound(conv_nchwc_direct_f32)
+    serial = cfg.out_channels * oh * ow * c * kh * kw < PARALLEL_MACS   # per image
+    pad_plain, pad_blocked = bound(pad_nchw_to_nchwc_f32), bound(pad_nchwc_f32)
+    par_core, ser_core = bound(conv_nchwc_direct_f32), bound(conv_nchwc_direct_serial_f32)
+
+    def core(xp, wp, bias, sh, sw, dh, dw, res, has_res, kind, alpha, beta, y, tiles, tok):
+        threads = get_num_threads()
+        if serial and xp.shape[0] == 1 or threads == 1:
+            ser_core(xp, wp, bias, sh, sw, dh, dw, res, has_res, kind, alpha, beta, y, tiles, tok)
+        else:
+            par_core(xp, wp, bias, sh, sw, dh, dw, res, has_res, kind, alpha, beta, y, tiles, threads, tok)
+
     to_blocked, to_plain = bound(layout.nchw_to_nchwc_f32), bound(layout.nchwc_to_nchw_f32)
 
     @accepts_out
@@ -2200,10 +2224,10 @@ def make_runner(cfg, width: int, w, b, epilogue=NO_EPILOGUE, blocked_in=False, b
                 to_blocked(np.ascontiguousarray(residual, np.float32).reshape(n_, m, oh * ow), res)
         if blocked_out:
             y = output(out, blocked_shape)
-            core(xp, wp, bias, sh, sw, dh, dw, res, has_res, kind, alpha, beta, y, tiles, get_num_threads(), tok)
+            core(xp, wp, bias, sh, sw, dh, dw, res, has_res, kind, alpha, beta, y, tiles, tok)
             return (y,)
         yc = take_shaped("nchwc_out", (n_, ocb, oh, ow, width))
-        core(xp, wp, bias, sh, sw, dh, dw, res, has_res, kind, alpha, beta, yc, tiles, get_num_threads(), tok)
+        core(xp, wp, bias, sh, sw, dh, dw, res, has_res, kind, alpha, beta, yc, tiles, tok)
         y = output(out, cfg.output_shape)
         to_plain(yc.reshape(n_, ocb, oh * ow, width), y.reshape(n_, m, oh * ow))
         return (y,)

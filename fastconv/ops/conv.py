@@ -298,7 +298,7 @@ def conv_im2col_gemm_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE):
     width = Platform.or_host(platform).simd_width
     tok = kg.width_token(width)
     kind, alpha, beta = epilogue.args
-    im2col, gemm = bound(kc.im2col_rows_f32), bound(kg.gemm_f32)
+    im2col, gemm = bound(kc.im2col_rows_f32), kg.gemm_driver()
 
     @accepts_out
     def run(x, residual=None, out=None):
@@ -338,7 +338,7 @@ def conv_pointwise_gemm_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGU
     p = cfg.out_spatial[0] * cfg.out_spatial[1] * cfg.out_spatial[2]
     tok = kg.width_token(Platform.or_host(platform).simd_width)
     kind, alpha, beta = epilogue.args
-    gemm = bound(kg.gemm_f32)
+    gemm = kg.gemm_driver()
 
     @accepts_out
     def run(x, residual=None, out=None):
@@ -474,7 +474,7 @@ def convtranspose_gemm_col2im_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_E
     rows, p_in = in_d * in_h, in_d * in_h * in_w
     band = col2im_band(cfg)
     out_shape = (m, *cfg.out_spatial)
-    gemm, col2im = bound(kg.gemm_f32), bound(kt.col2im_add_f32)
+    gemm, col2im = kg.gemm_driver(), bound(kt.col2im_add_f32)
 
     @accepts_out
     def run(x, residual=None, out=None):

@@ -28,6 +28,7 @@ import numpy as np
 from numba import get_num_threads, njit, prange
 
 from fastconv.kernels.numba import layout
+from fastconv.kernels.numba.bound import bound
 from fastconv.kernels.numba.codegen import regenerate
 from fastconv.kernels.numba.conv_nchwc import _bload
 from fastconv.kernels.numba.epilogue import NO_EPILOGUE, NO_RESIDUAL, Epilogue, activate
@@ -608,10 +609,11 @@ def _tile(mr, nv, ap, a0, b, b0, ldb, c, c0, ldc, kk, bias, m0, mvalid, rf, has_
             _g1x1(ap, a0, b, b0, ldb, c, c0, ldc, kk, bias, m0, mvalid, rf, has_res, kind, alpha, beta, w)
 
 
-@njit(cache=True, parallel=True, nogil=True)
-def gemm_f32(ap, m, b, b_off, b_bstride, ldb, c, c_off, c_bstride, ldc, n_cols, nb, ng, b_gstride, c_gstride, bias,
-             res, has_res, kind, alpha, beta, nthreads, w):
-    """For each of nb batch items t and ng groups g: C_tg (m, n_cols) = act(A_g @ B_tg + bias_g [+ R_tg]).
+@njit(cache=True, nogil=True, inline="always")
+def _gemm(ap, m, b, b_off, b_bstride, ldb, c, c_off, c_bstride, ldc, n_cols, nb, ng, b_gstride, c_gstride, bias,
+          res, has_res, kind, alpha, beta, nthreads, w):
+    """The body of gemm_f32 (a parfor once inlined there) and of gemm_serial_f32 (where prange is a plain loop).
+    For each of nb batch items t and ng groups g: C_tg (m, n_cols) = act(A_g @ B_tg + bias_g [+ R_tg]).
 
     ap (ng * Mq, K, MR): the groups' packed A stacked (MR 6 or 1); bias (ng * Mq * MR,) likewise; b, c, res flat
     float32; B_tg row k at b[b_off + t*b_bstride + g*b_gstride + k*ldb], C_tg row i at
@@ -685,6 +687,42 @@ def gemm_f32(ap, m, b, b_off, b_bstride, ldb, c, c_off, c_bstride, ldc, n_cols, 
                     c[co + i * ldc + tail0 + j] = ct[t, i, j]
 
 
+@njit(cache=True, parallel=True, nogil=True)
+def gemm_f32(ap, m, b, b_off, b_bstride, ldb, c, c_off, c_bstride, ldc, n_cols, nb, ng, b_gstride, c_gstride, bias,
+             res, has_res, kind, alpha, beta, nthreads, w):
+    """For each of nb batch items t and ng groups g: C_tg (m, n_cols) = act(A_g @ B_tg + bias_g [+ R_tg]),
+    on `nthreads` threads: see _gemm (ap, b, c layouts) and gemm_driver (when to use gemm_serial_f32)."""
+    _gemm(ap, m, b, b_off, b_bstride, ldb, c, c_off, c_bstride, ldc, n_cols, nb, ng, b_gstride, c_gstride, bias,
+          res, has_res, kind, alpha, beta, nthreads, w)
+
+
+@njit(cache=True, nogil=True)
+def gemm_serial_f32(ap, m, b, b_off, b_bstride, ldb, c, c_off, c_bstride, ldc, n_cols, nb, ng, b_gstride, c_gstride,
+                    bias, res, has_res, kind, alpha, beta, nthreads, w):
+    """gemm_f32 on the calling thread (same arguments; nthreads is ignored)."""
+    _gemm(ap, m, b, b_off, b_bstride, ldb, c, c_off, c_bstride, ldc, n_cols, nb, ng, b_gstride, c_gstride, bias,
+          res, has_res, kind, alpha, beta, 1, w)
+
+
+PARALLEL_MACS = 400_000  # products below which a GEMM runs on the calling thread (~4 us at 1 thread)
+
+
+class gemm_driver:
+    """Calls gemm_f32, or gemm_serial_f32 when the product is too small to pay for a parallel region (~3 us to
+    open one here, even at one thread) or one thread runs: both bound once (kernels/numba/bound.py)."""
+
+    def __init__(self):
+        self._par = bound(gemm_f32)
+        self._ser = bound(gemm_serial_f32)
+
+    def __call__(self, ap, m, b, b_off, b_bstride, ldb, c, c_off, c_bstride, ldc, n_cols, nb, ng, b_gstride,
+                 c_gstride, bias, res, has_res, kind, alpha, beta, nthreads, w):
+        small = m * ap.shape[1] * n_cols * nb * ng < PARALLEL_MACS
+        fn = self._ser if small or nthreads == 1 else self._par
+        fn(ap, m, b, b_off, b_bstride, ldb, c, c_off, c_bstride, ldc, n_cols, nb, ng, b_gstride, c_gstride, bias,
+           res, has_res, kind, alpha, beta, nthreads, w)
+
+
 def row_panel(m: int) -> int:
     """MR for an A of m rows: 6-row panels, or 1-row panels when A has fewer than 6 rows (GEMV-like)."""
     return 6 if m >= 6 else 1
@@ -722,8 +760,10 @@ def gemm(pa: PackedA, b: np.ndarray, c: np.ndarray, width: int, epilogue: Epilog
         if res.size != c3.size:
             raise ValueError(f"gemm: residual of {res.size} values for C {c.shape}")
     kind, alpha, beta = epilogue.args
-    gemm_f32(pa.panels, pa.m, b3.reshape(-1), 0, k * n_cols, n_cols, c3.reshape(-1), 0, pa.m * n_cols, n_cols,
-             n_cols, nb, 1, 0, 0, pa.bias, res, epilogue.residual, kind, alpha, beta, get_num_threads(), width_token(width))
+    threads = get_num_threads()
+    fn = gemm_serial_f32 if threads == 1 or pa.m * k * n_cols * nb < PARALLEL_MACS else gemm_f32
+    fn(pa.panels, pa.m, b3.reshape(-1), 0, k * n_cols, n_cols, c3.reshape(-1), 0, pa.m * n_cols, n_cols, n_cols, nb,
+       1, 0, 0, pa.bias, res, epilogue.residual, kind, alpha, beta, threads, width_token(width))
     return c
 
 

@@ -34,7 +34,6 @@ import numpy as np
 from fastconv.graph.ir import Node, TensorInfo
 from fastconv.kernels.buffers import accepts_out, output
 from fastconv.kernels.numba import layout as kl
-from fastconv.kernels.numba.bound import bound
 from fastconv.ops.base import F32, Op
 
 # Activations whose value on a finite padding lane stays finite (and cheap).
@@ -69,7 +68,9 @@ class Reorder(Op):
         shape = tuple(outputs[0].shape)
         n, c = shape[0], self.channels
         to_blocked = self.to_blocked
-        kernel = bound(kl.nchw_to_nchwc_f32 if to_blocked else kl.nchwc_to_nchw_f32)
+        small = int(np.prod(shape)) < kl.PARALLEL_FLOATS
+        kernel = kl.driver(kl.nchw_to_nchwc_f32, kl.nchw_to_nchwc_serial_f32, small) if to_blocked else \
+            kl.driver(kl.nchwc_to_nchw_f32, kl.nchwc_to_nchw_serial_f32, small)
 
         @accepts_out
         def run(x, out=None):

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fastconv.kernels.numba import layout as L
+from tests.util import rand
 
 
 def reference_nchwc(x, c):
@@ -111,3 +112,24 @@ def test_pack_gemm_panels(rows, cols, r):
     assert pa.shape == (-(-rows // r), cols, r) and pa.flags.c_contiguous and pa.dtype == np.float32
     for q, kk, i in np.ndindex(*pa.shape):
         assert pa[q, kk, i] == (a[q * r + i, kk] if q * r + i < rows else 0.0)
+
+
+@pytest.mark.parametrize("width", [8, 16])
+def test_serial_twins_match_the_parallel_kernels(width):
+    """Small copies run the serial twins (kernels/numba/layout.py `driver`): same results as the prange kernels."""
+    from fastconv.kernels.numba import conv_nchwc as kn
+    from fastconv.kernels.numba import layout as kl
+
+    x = rand(2, 21, 5, 7, seed=1)
+    cb = -(-21 // width)
+    pairs = [(kl.nchw_to_nchwc_f32, kl.nchw_to_nchwc_serial_f32, (x.reshape(2, 21, 35),), (2, cb, 35, width)),
+             (kn.pad_nchw_to_nchwc_f32, kn.pad_nchw_to_nchwc_serial_f32, (x, 1, 2), (2, cb, 8, 11, width))]
+    xb = kl.reorder_nchw_to_nchwc(x, width)
+    pairs += [(kn.pad_nchwc_f32, kn.pad_nchwc_serial_f32, (xb, 2, 1), (2, cb, 9, 9, width)),
+              (kl.nchwc_to_nchw_f32, kl.nchwc_to_nchw_serial_f32, (xb.reshape(2, cb, 35, width),), (2, 21, 35))]
+    for par, ser, args, shape in pairs:
+        a, b = np.full(shape, np.nan, np.float32), np.full(shape, np.nan, np.float32)
+        par(*args, a)
+        ser(*args, b)
+        np.testing.assert_array_equal(a, b, err_msg=ser.__name__)
+        assert not np.isnan(a).any()

@@ -2091,6 +2091,17 @@ def pad_nchw_to_nchwc_f32(x, pt, pl, xp):
     """x (N, C, H, Wd) -> xp (N, ICb, Hp, Wp, c): x[n, b*c + k, y, j] at xp[n, b, pt + y, pl + j, k], zeros in
     the border and in the channels past C. One task per padded row; each output row is written contiguously
     (the first version wrote it channel by channel, strided: 3-4x slower on 1x256x56x56)."""
+    _pad_nchw_to_nchwc(x, pt, pl, xp)
+
+
+@njit(cache=True, nogil=True)
+def pad_nchw_to_nchwc_serial_f32(x, pt, pl, xp):
+    """pad_nchw_to_nchwc_f32 on the calling thread."""
+    _pad_nchw_to_nchwc(x, pt, pl, xp)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _pad_nchw_to_nchwc(x, pt, pl, xp):
     n_, ch, h, wd = x.shape
     icb, hp, wpd, c = xp.shape[1], xp.shape[2], xp.shape[3], xp.shape[4]
     for t in prange(n_ * icb * hp):
@@ -2120,6 +2131,17 @@ def supports(cfg) -> bool:
 def pad_nchwc_f32(x, pt, pl, xp):
     """x (N, Cb, H, Wd, c) -> xp (N, Cb, Hp, Wp, c) with x at [pt:pt+H, pl:pl+Wd] and a zero border: the
     direct kernel's padded input when the producer already wrote NCHWc. One task per padded row."""
+    _pad_nchwc(x, pt, pl, xp)
+
+
+@njit(cache=True, nogil=True)
+def pad_nchwc_serial_f32(x, pt, pl, xp):
+    """pad_nchwc_f32 on the calling thread."""
+    _pad_nchwc(x, pt, pl, xp)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _pad_nchwc(x, pt, pl, xp):
     n_, cb, h, wd, c = x.shape
     hp, wpd = xp.shape[2], xp.shape[3]
     for t in prange(n_ * cb * hp):
@@ -2192,7 +2214,10 @@ def make_runner(cfg, width: int, w, b, epilogue=NO_EPILOGUE, blocked_in=False, b
     blocked_shape = (cfg.batch, ocb, oh, ow, width)
     tiles = row_tiles(ow, -(-ocb // -(-ocb // 3)))   # the largest of the balanced groups of <= 3 blocks
     serial = cfg.out_channels * oh * ow * c * kh * kw < PARALLEL_MACS   # per image
-    pad_plain, pad_blocked = bound(pad_nchw_to_nchwc_f32), bound(pad_nchwc_f32)
+    # the copies around the core run on the calling thread when small: a parallel region costs 3-5 us
+    small_copy = cfg.batch * max(c, m) * max(hp * wpd, oh * ow) < layout.PARALLEL_FLOATS
+    pad_plain = layout.driver(pad_nchw_to_nchwc_f32, pad_nchw_to_nchwc_serial_f32, small_copy)
+    pad_blocked = layout.driver(pad_nchwc_f32, pad_nchwc_serial_f32, small_copy)
     par_core, ser_core = bound(conv_nchwc_direct_f32), bound(conv_nchwc_direct_serial_f32)
 
     def core(xp, wp, bias, sh, sw, dh, dw, res, has_res, kind, alpha, beta, y, tiles, tok):
@@ -2202,7 +2227,8 @@ def make_runner(cfg, width: int, w, b, epilogue=NO_EPILOGUE, blocked_in=False, b
         else:
             par_core(xp, wp, bias, sh, sw, dh, dw, res, has_res, kind, alpha, beta, y, tiles, threads, tok)
 
-    to_blocked, to_plain = bound(layout.nchw_to_nchwc_f32), bound(layout.nchwc_to_nchw_f32)
+    to_blocked = layout.driver(layout.nchw_to_nchwc_f32, layout.nchw_to_nchwc_serial_f32, small_copy)
+    to_plain = layout.driver(layout.nchwc_to_nchw_f32, layout.nchwc_to_nchw_serial_f32, small_copy)
 
     @accepts_out
     def run(x, residual=None, out=None):

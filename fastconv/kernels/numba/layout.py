@@ -23,11 +23,29 @@ the OpenMP wake-up, and 2 threads measured 50-79 us for the same calls (no faste
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
+
+from fastconv.kernels.numba.bound import bound
 
 # Spatial positions per parallel task: one task moves TILE*c floats (16 KiB at c=16), so a task's source and
 # destination stay in L1 and a 1x3x224x224 input (one channel block) still splits across threads.
 TILE = 256
+PARALLEL_FLOATS = 32_768  # floats moved below which a layout copy runs on the calling thread
+
+
+def driver(par, ser, small: bool):
+    """The entry point a runner calls for a copy kernel with a serial twin: the twin when the copy is small
+    (opening a parallel region costs ~3 us even at one thread, 5 us at two with one idle), else the prange
+    kernel unless the session runs one thread (read per call: sessions differ)."""
+    ser_b = bound(ser)
+    if small:
+        return ser_b
+    par_b = bound(par)
+
+    def run(*args):
+        (ser_b if get_num_threads() == 1 else par_b)(*args)
+
+    return run
 
 
 @njit(cache=True, inline="always")
@@ -85,6 +103,17 @@ def _plain_tile(y, out, n, b, s0, s1, c):
 @njit(cache=True, parallel=True, nogil=True)
 def nchw_to_nchwc_f32(x, out):
     """x (N, C, S) -> out (N, ceil(C/c), S, c), c = out.shape[3]; tail channels zero-filled."""
+    _nchw_to_nchwc(x, out)
+
+
+@njit(cache=True, nogil=True)
+def nchw_to_nchwc_serial_f32(x, out):
+    """nchw_to_nchwc_f32 on the calling thread."""
+    _nchw_to_nchwc(x, out)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _nchw_to_nchwc(x, out):
     n_, _, s_ = x.shape
     cb, c = out.shape[1], out.shape[3]
     nt = (s_ + TILE - 1) // TILE
@@ -103,6 +132,17 @@ def nchw_to_nchwc_f32(x, out):
 @njit(cache=True, parallel=True, nogil=True)
 def nchwc_to_nchw_f32(y, out):
     """y (N, Cb, S, c) -> out (N, C, S) with C = out.shape[1] <= Cb*c; padding channels dropped."""
+    _nchwc_to_nchw(y, out)
+
+
+@njit(cache=True, nogil=True)
+def nchwc_to_nchw_serial_f32(y, out):
+    """nchwc_to_nchw_f32 on the calling thread."""
+    _nchwc_to_nchw(y, out)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _nchwc_to_nchw(y, out):
     n_, cb, s_, c = y.shape
     nt = (s_ + TILE - 1) // TILE
     for t in prange(n_ * cb * nt):
@@ -133,7 +173,7 @@ def reorder_nchw_to_nchwc(x: np.ndarray, c: int, out: np.ndarray | None = None) 
     if out is None:
         out = np.empty((n, cb, *sp, c), np.float32)
     _check_out(out, (n, cb, *sp, c))
-    nchw_to_nchwc_f32(x3, out.reshape(n, cb, -1, c))
+    (nchw_to_nchwc_serial_f32 if x3.size < PARALLEL_FLOATS else nchw_to_nchwc_f32)(x3, out.reshape(n, cb, -1, c))
     return out
 
 
@@ -146,7 +186,7 @@ def reorder_nchwc_to_nchw(y: np.ndarray, C: int, out: np.ndarray | None = None) 
     if out is None:
         out = np.empty((n, C, *sp), np.float32)
     _check_out(out, (n, C, *sp))
-    nchwc_to_nchw_f32(y4, out.reshape(n, C, -1))
+    (nchwc_to_nchw_serial_f32 if y4.size < PARALLEL_FLOATS else nchwc_to_nchw_f32)(y4, out.reshape(n, C, -1))
     return out
 
 

@@ -18,6 +18,28 @@ def _host_features() -> set[str]:
         return set()
 
 
+def isa_and_width(machine: str, feats: set[str]) -> tuple[str, int]:
+    """(isa, float32 lanes of the NCHWc block) for a CPU: `machine` as platform.machine() names it, `feats` the
+    LLVM host features that are on.
+
+    The width is the lane count of one vector register, because the micro-kernels' register tiles (21-24
+    accumulators plus operands) are sized for 32 registers of W lanes: AVX-512 has 32 zmm (W = 16) and AArch64
+    32 128-bit v registers (W = 4, NEON's `fmla v.4s`). W = 8 on NEON would make every vector a pair of q
+    registers and the 7x3 conv tile 42 accumulator registers, more than exist (docs/PORTABILITY.md shows the
+    spills). SVE does not change this: LLVM lowers fixed-width vectors to NEON unless told the SVE register
+    size at compile time, which Numba does not do. AVX2 (16 ymm) takes W = 8, its register width. No NEON
+    feature check: NEON is mandatory on AArch64, and qemu-user shows LLVM a generic CPU with no features.
+    """
+    machine = machine.lower()
+    if machine in ("aarch64", "arm64"):
+        return "neon", 4
+    if "avx512f" in feats:
+        return "avx512", 16
+    if "avx2" in feats and "fma" in feats:
+        return "avx2", 8
+    return "generic", 8
+
+
 @dataclass(frozen=True)
 class Platform:
     isa: str            # 'avx512', 'avx2', 'neon' or 'generic'
@@ -31,16 +53,7 @@ class Platform:
 
     @classmethod
     def detect(cls, num_threads: int | None = None, simd_width: int | None = None) -> "Platform":
-        feats = _host_features()
-        machine = _pyplatform.machine().lower()
-        if "avx512f" in feats:
-            isa, width = "avx512", 16
-        elif "avx2" in feats and "fma" in feats:
-            isa, width = "avx2", 8
-        elif machine in ("aarch64", "arm64"):
-            isa, width = "neon", 8
-        else:
-            isa, width = "generic", 8
+        isa, width = isa_and_width(_pyplatform.machine(), _host_features())
         env_width = os.environ.get("FASTCONV_SIMD_WIDTH")
         width = simd_width or (int(env_width) if env_width else width)
         max_threads = numba.config.NUMBA_NUM_THREADS

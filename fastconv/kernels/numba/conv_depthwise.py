@@ -77,6 +77,7 @@ from fastconv.kernels.numba.codegen import regenerate
 from fastconv.kernels.numba.conv_nchwc import _bload
 from fastconv.kernels.numba.epilogue import NO_EPILOGUE, NO_RESIDUAL, activate
 from fastconv.kernels.numba.simd import (
+    W4,
     W8,
     W16,
     SimdVec,
@@ -512,7 +513,7 @@ def emit_config(name, taps, sh=1, sw=1):
     for rr in STEP_ROWS:
         src = _CONFIG_TEMPLATE + "\n\n" + "\n\n".join(
             _DRIVER_TEMPLATE.replace("wW", f"w{wd}").replace("WTOK", f"W{wd}").replace("width W", f"width {wd}")
-            for wd in (16, 8))
+            for wd in (16, 8, 4))
         src = src.replace("NAME", name).replace("_rR", f"_r{rr}").replace("R-row", f"{rr}-row")
         src = src.replace("R rows", f"{rr} rows").replace(">= R", f">= {rr}").replace("+ R", f"+ {rr}")
         src = src.replace("band - R", f"band - {rr}").replace("r0 += R", f"r0 += {rr}")
@@ -849,6 +850,29 @@ def conv_dw_k3s1_r8_w8_serial_f32(x, wk, bias, res, out, g, offs, phases, has_re
                    alpha, beta, 0, ntasks, sf, W8)
 
 
+
+@njit(cache=True, parallel=True, nogil=True)
+def conv_dw_k3s1_r8_w4_f32(x, wk, bias, res, out, g, offs, phases, has_res, kind, alpha, beta, chunks):
+    """out (N, C*mult, OH, OW) = act(depthwise_conv(x (N, C, H, W)) + bias [+ res]), k3s1 taps, 8-row steps,
+    SIMD width 4; geometry g, tap offsets offs and phase table phases from `nchw_plan`, weights wk
+    (C*mult*KH*KW,) tap-major per channel. prange over `chunks` equal runs of tasks, each with its own
+    scratch. The width is a constant here, not an argument: a width token costs 2.3 us per call to unbox."""
+    ntasks = x.shape[0] * g[0] * ((g[4] + g[10] - 1) // g[10])
+    for ch in prange(chunks):
+        sf = np.zeros(2 * _half(g) + 16, np.float32)
+        _work_k3s1_r8(x.reshape(-1), wk, bias, res.reshape(-1), out.reshape(-1), g, offs, phases, has_res, kind,
+                       alpha, beta, ch * ntasks // chunks, (ch + 1) * ntasks // chunks, sf, W4)
+
+
+@njit(cache=True, nogil=True)
+def conv_dw_k3s1_r8_w4_serial_f32(x, wk, bias, res, out, g, offs, phases, has_res, kind, alpha, beta):
+    """conv_dw_k3s1_r8_w4_f32 on the calling thread (no parallel region to start)."""
+    ntasks = x.shape[0] * g[0] * ((g[4] + g[10] - 1) // g[10])
+    sf = np.zeros(2 * _half(g) + 16, np.float32)
+    _work_k3s1_r8(x.reshape(-1), wk, bias, res.reshape(-1), out.reshape(-1), g, offs, phases, has_res, kind,
+                   alpha, beta, 0, ntasks, sf, W4)
+
+
 @njit(cache=True, nogil=True, _nrt=False, inline="always")
 def _step_k3s1_r1(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, wt7, wt8, bv, of, o, ow, rf, has_res, kind, alpha, beta, last, nst, w):
     """1 output row(s) x W outputs: 1 accumulator(s) from the bias vector bv; fused epilogue."""
@@ -993,6 +1017,29 @@ def conv_dw_k3s1_r1_w8_serial_f32(x, wk, bias, res, out, g, offs, phases, has_re
     sf = np.zeros(2 * _half(g) + 16, np.float32)
     _work_k3s1_r1(x.reshape(-1), wk, bias, res.reshape(-1), out.reshape(-1), g, offs, phases, has_res, kind,
                    alpha, beta, 0, ntasks, sf, W8)
+
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def conv_dw_k3s1_r1_w4_f32(x, wk, bias, res, out, g, offs, phases, has_res, kind, alpha, beta, chunks):
+    """out (N, C*mult, OH, OW) = act(depthwise_conv(x (N, C, H, W)) + bias [+ res]), k3s1 taps, 1-row steps,
+    SIMD width 4; geometry g, tap offsets offs and phase table phases from `nchw_plan`, weights wk
+    (C*mult*KH*KW,) tap-major per channel. prange over `chunks` equal runs of tasks, each with its own
+    scratch. The width is a constant here, not an argument: a width token costs 2.3 us per call to unbox."""
+    ntasks = x.shape[0] * g[0] * ((g[4] + g[10] - 1) // g[10])
+    for ch in prange(chunks):
+        sf = np.zeros(2 * _half(g) + 16, np.float32)
+        _work_k3s1_r1(x.reshape(-1), wk, bias, res.reshape(-1), out.reshape(-1), g, offs, phases, has_res, kind,
+                       alpha, beta, ch * ntasks // chunks, (ch + 1) * ntasks // chunks, sf, W4)
+
+
+@njit(cache=True, nogil=True)
+def conv_dw_k3s1_r1_w4_serial_f32(x, wk, bias, res, out, g, offs, phases, has_res, kind, alpha, beta):
+    """conv_dw_k3s1_r1_w4_f32 on the calling thread (no parallel region to start)."""
+    ntasks = x.shape[0] * g[0] * ((g[4] + g[10] - 1) // g[10])
+    sf = np.zeros(2 * _half(g) + 16, np.float32)
+    _work_k3s1_r1(x.reshape(-1), wk, bias, res.reshape(-1), out.reshape(-1), g, offs, phases, has_res, kind,
+                   alpha, beta, 0, ntasks, sf, W4)
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline="always")
@@ -1569,6 +1616,29 @@ def conv_dw_k3s2_r8_w8_serial_f32(x, wk, bias, res, out, g, offs, phases, has_re
                    alpha, beta, 0, ntasks, sf, W8)
 
 
+
+@njit(cache=True, parallel=True, nogil=True)
+def conv_dw_k3s2_r8_w4_f32(x, wk, bias, res, out, g, offs, phases, has_res, kind, alpha, beta, chunks):
+    """out (N, C*mult, OH, OW) = act(depthwise_conv(x (N, C, H, W)) + bias [+ res]), k3s2 taps, 8-row steps,
+    SIMD width 4; geometry g, tap offsets offs and phase table phases from `nchw_plan`, weights wk
+    (C*mult*KH*KW,) tap-major per channel. prange over `chunks` equal runs of tasks, each with its own
+    scratch. The width is a constant here, not an argument: a width token costs 2.3 us per call to unbox."""
+    ntasks = x.shape[0] * g[0] * ((g[4] + g[10] - 1) // g[10])
+    for ch in prange(chunks):
+        sf = np.zeros(2 * _half(g) + 16, np.float32)
+        _work_k3s2_r8(x.reshape(-1), wk, bias, res.reshape(-1), out.reshape(-1), g, offs, phases, has_res, kind,
+                       alpha, beta, ch * ntasks // chunks, (ch + 1) * ntasks // chunks, sf, W4)
+
+
+@njit(cache=True, nogil=True)
+def conv_dw_k3s2_r8_w4_serial_f32(x, wk, bias, res, out, g, offs, phases, has_res, kind, alpha, beta):
+    """conv_dw_k3s2_r8_w4_f32 on the calling thread (no parallel region to start)."""
+    ntasks = x.shape[0] * g[0] * ((g[4] + g[10] - 1) // g[10])
+    sf = np.zeros(2 * _half(g) + 16, np.float32)
+    _work_k3s2_r8(x.reshape(-1), wk, bias, res.reshape(-1), out.reshape(-1), g, offs, phases, has_res, kind,
+                   alpha, beta, 0, ntasks, sf, W4)
+
+
 @njit(cache=True, nogil=True, _nrt=False, inline="always")
 def _step_k3s2_r1(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, wt7, wt8, bv, of, o, ow, rf, has_res, kind, alpha, beta, last, nst, w):
     """1 output row(s) x W outputs: 1 accumulator(s) from the bias vector bv; fused epilogue."""
@@ -1716,6 +1786,29 @@ def conv_dw_k3s2_r1_w8_serial_f32(x, wk, bias, res, out, g, offs, phases, has_re
     sf = np.zeros(2 * _half(g) + 16, np.float32)
     _work_k3s2_r1(x.reshape(-1), wk, bias, res.reshape(-1), out.reshape(-1), g, offs, phases, has_res, kind,
                    alpha, beta, 0, ntasks, sf, W8)
+
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def conv_dw_k3s2_r1_w4_f32(x, wk, bias, res, out, g, offs, phases, has_res, kind, alpha, beta, chunks):
+    """out (N, C*mult, OH, OW) = act(depthwise_conv(x (N, C, H, W)) + bias [+ res]), k3s2 taps, 1-row steps,
+    SIMD width 4; geometry g, tap offsets offs and phase table phases from `nchw_plan`, weights wk
+    (C*mult*KH*KW,) tap-major per channel. prange over `chunks` equal runs of tasks, each with its own
+    scratch. The width is a constant here, not an argument: a width token costs 2.3 us per call to unbox."""
+    ntasks = x.shape[0] * g[0] * ((g[4] + g[10] - 1) // g[10])
+    for ch in prange(chunks):
+        sf = np.zeros(2 * _half(g) + 16, np.float32)
+        _work_k3s2_r1(x.reshape(-1), wk, bias, res.reshape(-1), out.reshape(-1), g, offs, phases, has_res, kind,
+                       alpha, beta, ch * ntasks // chunks, (ch + 1) * ntasks // chunks, sf, W4)
+
+
+@njit(cache=True, nogil=True)
+def conv_dw_k3s2_r1_w4_serial_f32(x, wk, bias, res, out, g, offs, phases, has_res, kind, alpha, beta):
+    """conv_dw_k3s2_r1_w4_f32 on the calling thread (no parallel region to start)."""
+    ntasks = x.shape[0] * g[0] * ((g[4] + g[10] - 1) // g[10])
+    sf = np.zeros(2 * _half(g) + 16, np.float32)
+    _work_k3s2_r1(x.reshape(-1), wk, bias, res.reshape(-1), out.reshape(-1), g, offs, phases, has_res, kind,
+                   alpha, beta, 0, ntasks, sf, W4)
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline="always")
@@ -2170,6 +2263,29 @@ def conv_dw_generic_r8_w8_serial_f32(x, wk, bias, res, out, g, offs, phases, has
                    alpha, beta, 0, ntasks, sf, W8)
 
 
+
+@njit(cache=True, parallel=True, nogil=True)
+def conv_dw_generic_r8_w4_f32(x, wk, bias, res, out, g, offs, phases, has_res, kind, alpha, beta, chunks):
+    """out (N, C*mult, OH, OW) = act(depthwise_conv(x (N, C, H, W)) + bias [+ res]), generic taps, 8-row steps,
+    SIMD width 4; geometry g, tap offsets offs and phase table phases from `nchw_plan`, weights wk
+    (C*mult*KH*KW,) tap-major per channel. prange over `chunks` equal runs of tasks, each with its own
+    scratch. The width is a constant here, not an argument: a width token costs 2.3 us per call to unbox."""
+    ntasks = x.shape[0] * g[0] * ((g[4] + g[10] - 1) // g[10])
+    for ch in prange(chunks):
+        sf = np.zeros(2 * _half(g) + 16, np.float32)
+        _work_generic_r8(x.reshape(-1), wk, bias, res.reshape(-1), out.reshape(-1), g, offs, phases, has_res, kind,
+                       alpha, beta, ch * ntasks // chunks, (ch + 1) * ntasks // chunks, sf, W4)
+
+
+@njit(cache=True, nogil=True)
+def conv_dw_generic_r8_w4_serial_f32(x, wk, bias, res, out, g, offs, phases, has_res, kind, alpha, beta):
+    """conv_dw_generic_r8_w4_f32 on the calling thread (no parallel region to start)."""
+    ntasks = x.shape[0] * g[0] * ((g[4] + g[10] - 1) // g[10])
+    sf = np.zeros(2 * _half(g) + 16, np.float32)
+    _work_generic_r8(x.reshape(-1), wk, bias, res.reshape(-1), out.reshape(-1), g, offs, phases, has_res, kind,
+                   alpha, beta, 0, ntasks, sf, W4)
+
+
 @njit(cache=True, nogil=True, _nrt=False, inline="always")
 def _step_generic_r1(sf, s, pq, rs, pstride, offs, wk, w0, bv, of, o, ow, rf, has_res, kind, alpha, beta, last, nst, w):
     """1 output row(s) x W outputs: 1 accumulator(s) from the bias vector bv; fused epilogue."""
@@ -2283,6 +2399,29 @@ def conv_dw_generic_r1_w8_serial_f32(x, wk, bias, res, out, g, offs, phases, has
     sf = np.zeros(2 * _half(g) + 16, np.float32)
     _work_generic_r1(x.reshape(-1), wk, bias, res.reshape(-1), out.reshape(-1), g, offs, phases, has_res, kind,
                    alpha, beta, 0, ntasks, sf, W8)
+
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def conv_dw_generic_r1_w4_f32(x, wk, bias, res, out, g, offs, phases, has_res, kind, alpha, beta, chunks):
+    """out (N, C*mult, OH, OW) = act(depthwise_conv(x (N, C, H, W)) + bias [+ res]), generic taps, 1-row steps,
+    SIMD width 4; geometry g, tap offsets offs and phase table phases from `nchw_plan`, weights wk
+    (C*mult*KH*KW,) tap-major per channel. prange over `chunks` equal runs of tasks, each with its own
+    scratch. The width is a constant here, not an argument: a width token costs 2.3 us per call to unbox."""
+    ntasks = x.shape[0] * g[0] * ((g[4] + g[10] - 1) // g[10])
+    for ch in prange(chunks):
+        sf = np.zeros(2 * _half(g) + 16, np.float32)
+        _work_generic_r1(x.reshape(-1), wk, bias, res.reshape(-1), out.reshape(-1), g, offs, phases, has_res, kind,
+                       alpha, beta, ch * ntasks // chunks, (ch + 1) * ntasks // chunks, sf, W4)
+
+
+@njit(cache=True, nogil=True)
+def conv_dw_generic_r1_w4_serial_f32(x, wk, bias, res, out, g, offs, phases, has_res, kind, alpha, beta):
+    """conv_dw_generic_r1_w4_f32 on the calling thread (no parallel region to start)."""
+    ntasks = x.shape[0] * g[0] * ((g[4] + g[10] - 1) // g[10])
+    sf = np.zeros(2 * _half(g) + 16, np.float32)
+    _work_generic_r1(x.reshape(-1), wk, bias, res.reshape(-1), out.reshape(-1), g, offs, phases, has_res, kind,
+                   alpha, beta, 0, ntasks, sf, W4)
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline="always")

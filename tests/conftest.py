@@ -10,3 +10,15 @@ from hypothesis import settings  # noqa: E402
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+# The suite runs on the CPU's cores with pytest-xdist (`-n auto --dist loadfile`: one file per worker at a
+# time). Its time is mostly Numba compilation, and a few files compile far more than the rest (the depthwise
+# and NCHWc direct kernels at two widths; the block-width rerun compiles the layout suites again in a child
+# process). They go first, so that the run does not end with one worker compiling alone.
+LONG_FILES = ("tests/test_portable_width.py", "tests/kernels/test_conv_depthwise.py",
+              "tests/kernels/test_conv_nchwc.py", "tests/kernels/test_conv_stem.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {f: k for k, f in enumerate(LONG_FILES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(LONG_FILES)))   # stable

@@ -15,6 +15,7 @@ from fastconv.kernels.numba.epilogue import (
     channel_affine_f32,
     channel_affine_nchwc_f32,
     channel_affine_prelu_f32,
+    channel_affine_prelu_nchwc_f32,
 )
 from fastconv.kernels.numba.simd import width_token
 from fastconv.kernels.numba.softmax import softmax_f32, softmax_par_f32, softmax_tasks
@@ -149,7 +150,8 @@ class ChannelAffine(Op):
         return run
 
     def _blocked_runner(self, shape, width):
-        """On NCHWc buffers (N, Cb, H, W, c) (fastconv/plan/layout.py); padding lanes get scale 0, shift 0."""
+        """On NCHWc buffers (N, Cb, H, W, c) (fastconv/plan/layout.py); padding lanes get scale 0, shift 0 (and
+        slope 0)."""
         n, cb = shape[0], shape[1]
         size = int(np.prod(shape[2:-1], dtype=np.int64))
         a = np.zeros(cb * width, np.float32)
@@ -159,6 +161,19 @@ class ChannelAffine(Op):
         kind, alpha, beta = self.epilogue.args
         parallel = n * cb * size * width >= self.PARALLEL_FLOATS
         tok = width_token(width)
+        if self.slope is not None:
+            slope = np.zeros(cb * width, np.float32)
+            slope[:self.slope.size] = self.slope
+            prelu = bound(channel_affine_prelu_nchwc_f32)
+
+            @accepts_out
+            def run_prelu(x, out=None):
+                y = output(out, shape)
+                chunks = max(1, min(get_num_threads(), n * cb)) if parallel else 1
+                prelu(x.reshape(n, cb, size, width), a, b, slope, y.reshape(n, cb, size, width), chunks, tok)
+                return (y,)
+
+            return run_prelu
         kernel = bound(channel_affine_nchwc_f32)
 
         @accepts_out
@@ -172,7 +187,7 @@ class ChannelAffine(Op):
         return run
 
     def blockable(self, inputs, ctx):
-        return len(inputs[0].shape) == 4 and self.slope is None   # no blocked PRelu kernel
+        return len(inputs[0].shape) == 4
 
     def run(self, x):
         return self._runner(tuple(x.shape))(x)

@@ -43,7 +43,14 @@ def _plan(nodes, inits, opset=18, scale=3.0, extra_inputs=()):
     np.testing.assert_allclose(got, fastconv.InferenceSession(model, fuse=False).run(None, feeds)[0], rtol=1e-4,
                                atol=3e-5)
     plan = sess.plan_for({k: v.shape for k, v in feeds.items()})
-    return plan, [s.node.op_type for s in plan.steps]
+    return plan, compute_ops(plan)
+
+
+def compute_ops(plan):
+    """The op types of the plan's steps without the layout pass's Reorder steps: where the conv runs in NCHWc
+    (C = 8 fills a block at W = 8, AVX2 and the W = 8 rerun) a graph output gets one, which is layout, not
+    fusion."""
+    return [s.node.op_type for s in plan.steps if s.node.op_type != "Reorder"]
 
 
 @pytest.mark.parametrize("shape", [(), (1,), (1, 1, 1)])
@@ -84,7 +91,7 @@ def test_prelu_legacy_per_channel_slope_matches_the_reference():
                        [("x", np.float32, list(X_SHAPE))], [("y", np.float32, None)], _inits(k=slope))
     x = rand(*X_SHAPE, seed=5)
     sess = fastconv.InferenceSession(model)
-    assert [s.node.op_type for s in sess.plan_for({"x": X_SHAPE}).steps] == ["Conv", "ChannelAffine"]
+    assert compute_ops(sess.plan_for({"x": X_SHAPE})) == ["Conv", "ChannelAffine"]
     np.testing.assert_allclose(sess.run(None, {"x": x})[0],
                                fastconv.InferenceSession(model, fuse=False).run(None, {"x": x})[0], rtol=1e-5,
                                atol=1e-6)

@@ -128,6 +128,35 @@ def test_elementwise_followers_with_constants_and_padding_lanes(c):
     assert info["reorders"] == 1
 
 
+@pytest.mark.parametrize("c", [16, 52])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_per_channel_prelu_runs_blocked(c, threads):
+    """A PRelu with one slope per channel after a fused conv becomes a ChannelAffine with `slope`
+    (plan/fusion.py); on a blocked trunk it runs blocked (no reorder pair around it), padding lanes finite.
+    The BatchNorm in front makes it a real affine pass; the input is large enough (2 x 52 x 40 x 42) for the
+    parallel split at 2 threads."""
+    rng = np.random.default_rng(1)
+    nodes = [
+        helper.make_node("Add", ["t", "t"], ["tt"], name="double"),
+        helper.make_node("BatchNormalization", ["tt", "s", "bb", "mu", "var"], ["n"], name="bn", epsilon=1e-3),
+        helper.make_node("PRelu", ["n", "slope"], ["pr"], name="prelu"),
+        helper.make_node("Conv", ["pr", "last_w"], ["y"], name="last", kernel_shape=[1, 1]),
+    ]
+    inits = {"s": rng.uniform(0.5, 2, c).astype(np.float32), "bb": rand(c, seed=3), "mu": rand(c, seed=4),
+             "var": rng.uniform(0.1, 3, c).astype(np.float32),
+             "slope": rng.uniform(-0.5, 0.7, (c, 1, 1)).astype(np.float32),
+             "last_w": rand(16, c, 1, 1, seed=6) * 0.2}
+    model, feeds = _trunk_then(nodes, inits, c, hw=40)
+    got = assert_matches_ort(model, feeds, num_threads=threads)
+    assert np.isfinite(got[0]).all()
+    sess, info, kinds = _session_layout(model, threads=threads)
+    assert kinds["prelu"] == kinds["bn"] == kinds["last"] == "blocked"
+    plan = next(iter(sess._executors.values())).plan
+    affine = [s.node.op for s in plan.steps if s.node.op_type == "ChannelAffine"]
+    assert len(affine) == 1 and affine[0].slope is not None
+    assert info["reorders"] == 1
+
+
 def test_squeeze_excitation_gate_and_shared_plain_reorder():
     c = 32
     nodes = [

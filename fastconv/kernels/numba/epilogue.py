@@ -30,6 +30,7 @@ from fastconv.kernels.numba.simd import (
     vstore,
     vstore_n,
     vsub,
+    vzero,
 )
 
 # activation codes passed to kernels
@@ -215,3 +216,29 @@ def channel_affine_nchwc_f32(x, a, b, kind, alpha, beta, out, chunks, w):
     for ch in prange(chunks):
         _affine_blocks(x.reshape(-1), out.reshape(-1), a, b, cb, s, ch * planes // chunks,
                        (ch + 1) * planes // chunks, kind, alpha, beta, w)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _prelu_blocks(xf, of, a, b, slope, cb, s, p0, p1, w):
+    n = lanes(w)
+    zero = vzero(w)
+    for p in range(p0, p1):
+        blk = p % cb
+        av = vload(a, blk * n, w)
+        bv = vload(b, blk * n, w)
+        sv = vload(slope, blk * n, w)
+        base = p * s * n
+        for i in range(s):   # activate()'s LeakyRelu with a vector of slopes: the same NaN behaviour
+            v = vfma(vload(xf, base + i * n, w), av, bv)
+            vstore(of, base + i * n, vadd(vmax(v, zero), vmul(vmin(v, zero), sv)))
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def channel_affine_prelu_nchwc_f32(x, a, b, slope, out, chunks, w):
+    """channel_affine_prelu_f32 on blocked (N, Cb, S, c) tensors: a, b and slope hold Cb*c per-channel values
+    (zeros past C)."""
+    n_, cb, s, _ = x.shape
+    planes = n_ * cb
+    for ch in prange(chunks):
+        _prelu_blocks(x.reshape(-1), out.reshape(-1), a, b, slope, cb, s, ch * planes // chunks,
+                      (ch + 1) * planes // chunks, w)

@@ -1,6 +1,7 @@
 """What fastconv knows about the CPU, gathered once per session. Kernels read it and never probe themselves."""
 from __future__ import annotations
 
+import functools
 import os
 import platform as _pyplatform
 from dataclasses import dataclass
@@ -8,14 +9,15 @@ from dataclasses import dataclass
 import numba
 
 
-def _host_features() -> set[str]:
+@functools.lru_cache(maxsize=1)
+def _host_features() -> frozenset[str]:
     try:
         import llvmlite.binding as llvm
 
         feats = llvm.get_host_cpu_features()
-        return {name for name, on in feats.items() if on}
+        return frozenset(name for name, on in feats.items() if on)
     except Exception:  # LLVM cannot tell (unusual host): assume baseline only
-        return set()
+        return frozenset()
 
 
 def isa_and_width(machine: str, feats: set[str]) -> tuple[str, int]:
@@ -40,11 +42,26 @@ def isa_and_width(machine: str, feats: set[str]) -> tuple[str, int]:
     return "generic", 8
 
 
+# (vector registers, float32 lanes each) of each ISA's register file
+REGISTER_FILES = {"avx512": (32, 16), "avx2": (16, 8), "neon": (32, 4), "generic": (16, 4)}
+
+
+def vector_registers(isa: str, width: int) -> int:
+    """How many W-lane float32 vectors fit in `isa`'s register file at once: the budget of a micro-kernel's
+    register tile (accumulators + operands). A vector wider than the registers takes several (W = 16 on AVX2:
+    two ymm each, 8 vectors)."""
+    regs, lanes = REGISTER_FILES.get(isa, REGISTER_FILES["generic"])
+    return regs * lanes // max(width, lanes)
+
+
 @dataclass(frozen=True)
 class Platform:
     isa: str            # 'avx512', 'avx2', 'neon' or 'generic'
     simd_width: int     # float32 lanes per vector register: the NCHWc channel block
     num_threads: int
+    # W-lane vectors the register file holds (vector_registers); FASTCONV_VECTOR_REGISTERS overrides it (tests
+    # use it to reach every tile of a kernel on any host)
+    vector_registers: int = 32
 
     @classmethod
     def or_host(cls, platform: Platform | None) -> Platform:
@@ -59,4 +76,6 @@ class Platform:
         max_threads = numba.config.NUMBA_NUM_THREADS
         if num_threads is None or num_threads <= 0:
             num_threads = max_threads
-        return cls(isa, width, min(int(num_threads), max_threads))
+        env_regs = os.environ.get("FASTCONV_VECTOR_REGISTERS")
+        regs = int(env_regs) if env_regs else vector_registers(isa, width)
+        return cls(isa, width, min(int(num_threads), max_threads), regs)

@@ -64,3 +64,13 @@ def test_detect_reads_the_real_host(monkeypatch):
     p = Platform.detect()
     assert (p.isa, p.simd_width) == fp.isa_and_width(platform.machine(), fp._host_features())
     assert p.simd_width in SUPPORTED_WIDTHS
+
+
+def test_vector_registers_per_isa_and_width(monkeypatch):
+    from fastconv.platform import vector_registers
+
+    assert vector_registers("avx512", 16) == 32 and vector_registers("avx512", 8) == 32
+    assert vector_registers("avx2", 8) == 16 and vector_registers("avx2", 16) == 8
+    assert vector_registers("neon", 4) == 32 and vector_registers("neon", 8) == 16
+    monkeypatch.setenv("FASTCONV_VECTOR_REGISTERS", "24")
+    assert Platform.detect().vector_registers == 24

@@ -61,8 +61,11 @@ def test_matches_ort(width, case, monkeypatch):
 def test_all_tile_sizes_and_channel_tails(width, monkeypatch):
     """Row widths 27 = 8+8+7+4 and 13 = 8+4+1 (row_tiles) hit every pixel tile; 37 output channels leave a block
     tail, and
-    3, 5 and 8 blocks of output channels make groups of 3, 3+2 and 3+3+2 blocks (every block tile)."""
+    3, 5 and 8 blocks of output channels make groups of 3, 3+2 and 3+3+2 blocks (every block tile). The register
+    budget is set to 32 vectors so that every tile runs on any host (AVX2's 16 ymm would exclude the 8- and
+    7-pixel tiles of 2 and 3 blocks)."""
     monkeypatch.setenv("FASTCONV_SIMD_WIDTH", str(width))
+    monkeypatch.setenv("FASTCONV_VECTOR_REGISTERS", "32")
     for ow, stride in ((27, 1), (28, 1), (13, 2)):
         _check((2, 37, 19, [3, 3], [stride, stride], [1, 1], [1, 1], [1, 1], [6, ow * stride], 1, 2, True))
     for blocks in (3, 5, 8):
@@ -78,6 +81,32 @@ def test_row_tiles_cover_the_row_cheaply(nb):
         assert (tiles == 1).sum() < 4 and (tiles == 4).sum() <= 1   # tails stay short
     assert kn.row_tiles(32, nb).tolist() == [8, 8, 8, 8]
     assert kn.row_tiles(27, nb).tolist() == [8, 8, 7, 4]
+
+
+@pytest.mark.parametrize("registers", [8, 16, 32])
+@pytest.mark.parametrize("nb", [1, 2, 3])
+def test_row_tiles_fit_the_register_file(nb, registers):
+    """t*nb accumulators + nb weight vectors + 1 input broadcast fit in the registers (AVX2: 16 ymm, 8 vectors
+    of W = 16 there), and the row is still covered."""
+    for ow in range(1, 70):
+        tiles = kn.row_tiles(ow, nb, registers)
+        assert tiles.sum() == ow
+        assert all(t == 1 or t * nb + nb + 1 <= registers for t in tiles.tolist()), (ow, tiles)
+    assert kn.row_tiles(56, 3, 16).tolist() == [4] * 14           # AVX2, 3 blocks: 12 accumulators
+    assert kn.row_tiles(32, 1, 16).tolist() == [8, 8, 8, 8]        # 1 block: 8 accumulators fit
+
+
+def test_runner_tiles_follow_the_platform(monkeypatch):
+    """The runner asks the platform for the register budget of its width: results equal at 16 and 32."""
+    from fastconv.ops.conv import ConvConfig
+
+    cfg = ConvConfig(1, 20, 40, 1, (1, 9, 23), (1, 9, 23), (1, 3, 3), (1, 1, 1), (1, 1, 1), (0, 1, 1), (0, 1, 1), 2)
+    w, b, x = rand(40, 20, 3, 3, seed=1), rand(40, seed=2), rand(1, 20, 9, 23, seed=3)
+    outs = []
+    for regs in ("16", "32"):
+        monkeypatch.setenv("FASTCONV_VECTOR_REGISTERS", regs)
+        outs.append(kn.make_runner(cfg, 8, w, b)(x)[0])
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-5, atol=1e-6)
 
 
 def test_registered_and_supports():

@@ -32,6 +32,7 @@ from fastconv.kernels.numba.bound import bound
 from fastconv.kernels.numba.codegen import regenerate
 from fastconv.kernels.numba.epilogue import NO_EPILOGUE, NO_RESIDUAL, activate
 from fastconv.kernels.numba.simd import SimdVec, _width_of, lanes, vadd, vfma, vload, vstore, width_token
+from fastconv.platform import Platform
 
 TILES = (8, 7, 4, 1)  # pixels per micro-kernel; each row's split into tiles is chosen at plan time (row_tiles)
 BLOCKS = (3, 2, 1)  # output-channel blocks per micro-kernel: up to 3 x 7 = 21 accumulators
@@ -2172,15 +2173,20 @@ TILE_CALL = 2     # a tile call's fixed cost, in FMA slots (arguments, bias load
 FMA_SLOTS = 8     # accumulators that keep the FMA pipes busy (2 pipes x 4 cycles latency)
 
 
-def row_tiles(ow: int, nb: int) -> np.ndarray:
+def row_tiles(ow: int, nb: int, registers: int = 32) -> np.ndarray:
     """The split of an `ow`-pixel output row into TILES for nb output-channel blocks, cheapest by a cost model
     solved exactly (a tile of t pixels costs max(t * nb, FMA_SLOTS) + TILE_CALL: fewer accumulators than
     FMA_SLOTS leave the pipes waiting on FMA latency). E.g. 32 pixels, 1 block: 8+8+8+8 (7+7+7+7+4 before
-    this choice: the 4-pixel tail ran at half speed); 27: 8+8+7+4 (was 7+7+7+4+1+1)."""
+    this choice: the 4-pixel tail ran at half speed); 27: 8+8+7+4 (was 7+7+7+4+1+1).
+    Only tiles whose registers fit are used: t*nb accumulators + nb weight vectors + 1 broadcast input <=
+    `registers` (Platform.vector_registers). AVX2's 16 ymm take 4 x 3 but not 8 x 3 (24 accumulators): the
+    spills of the 8- and 7-pixel tiles ran 3x3 convs at 36-41 GFLOP/s against 71-89 with 4-pixel tiles (one
+    thread, 64->64 @56 to 256->256 @14, 2026-11-25)."""
+    tiles = [t for t in TILES if t == 1 or t * nb + nb + 1 <= registers]
     best = [(0.0, ())] + [(np.inf, ())] * ow
     for x in range(1, ow + 1):
         for t in TILES:
-            if t <= x:
+            if t <= x and t in tiles:
                 cost = best[x - t][0] + max(t * nb, FMA_SLOTS) + TILE_CALL
                 if cost < best[x][0]:
                     best[x] = (cost, best[x - t][1] + (t,))
@@ -2188,7 +2194,7 @@ def row_tiles(ow: int, nb: int) -> np.ndarray:
 
 
 def make_runner(cfg, width: int, w, b, epilogue=NO_EPILOGUE, blocked_in=False, blocked_res=False,
-                blocked_out=False):
+                blocked_out=False, registers: int | None = None):
     """run(x, residual or None) -> (y,) for one ConvConfig; weights and bias packed here, once; the epilogue
     (residual add, activation) fused into the micro-kernels. x, the residual and y are NCHW, or NCHWc
     (N, ceil(C/W), H, W, W) where the layout pass (fastconv/plan/layout.py) says so: a blocked input is only
@@ -2212,7 +2218,9 @@ def make_runner(cfg, width: int, w, b, epilogue=NO_EPILOGUE, blocked_in=False, b
     has_res = epilogue.residual
     kind, alpha, beta = epilogue.args
     blocked_shape = (cfg.batch, ocb, oh, ow, width)
-    tiles = row_tiles(ow, -(-ocb // -(-ocb // 3)))   # the largest of the balanced groups of <= 3 blocks
+    if registers is None:
+        registers = Platform.detect(simd_width=width).vector_registers
+    tiles = row_tiles(ow, -(-ocb // -(-ocb // 3)), registers)   # the largest balanced group of <= 3 blocks
     serial = cfg.out_channels * oh * ow * c * kh * kw < PARALLEL_MACS   # per image
     # the copies around the core run on the calling thread when small: a parallel region costs 3-5 us
     small_copy = cfg.batch * max(c, m) * max(hp * wpd, oh * ow) < layout.PARALLEL_FLOATS

@@ -75,7 +75,17 @@ from fastconv.kernels.numba import layout
 from fastconv.kernels.numba.bound import bound
 from fastconv.kernels.numba.codegen import regenerate
 from fastconv.kernels.numba.conv_nchwc import _bload
-from fastconv.kernels.numba.epilogue import NO_EPILOGUE, NO_RESIDUAL, activate
+from fastconv.kernels.numba.epilogue import (
+    CLIP,
+    NO_EPILOGUE,
+    NO_RESIDUAL,
+    RELU,
+    activate,
+    activate_block,
+    activate_rows,
+    clamp,
+    emit_epilogue,
+)
 from fastconv.kernels.numba.simd import (
     W4,
     W8,
@@ -83,10 +93,13 @@ from fastconv.kernels.numba.simd import (
     SimdVec,
     lanes,
     vadd,
+    vbroadcast,
     veven,
     vfma,
     vload,
     vload_n,
+    vmax,
+    vmin,
     vodd,
     vstore,
     vstore_n,
@@ -297,11 +310,12 @@ def _emit_step_epilogue(a, rr):
     a("    if has_res:")
     for i in range(rr):
         a(f"        a{i} = vadd(a{i}, vload_n(rf, p{i}, last, w))")
-    a("    if kind != 0:")
     for i in range(rr):
-        a(f"        a{i} = activate(a{i}, kind, alpha, beta)")
+        a(f"    a{i} = clamp(a{i}, kind, alpha, beta)")
     for i in reversed(range(rr)):
         a(f"    vstore_n(of, p{i}, a{i}, last)")
+    a("    if kind > CLIP:  # the other activations over the stored rows: inlined per row, they doubled compile time")
+    a(f"        activate_rows(of, o, ow, min({rr}, nst), last, kind, alpha, beta, w)")
 
 
 def _emit_pair_epilogue(a, rr):
@@ -311,12 +325,14 @@ def _emit_pair_epilogue(a, rr):
     a("    if has_res:")
     for i in range(rr):
         a(f"        a{i} = vadd(a{i}, _pair(vload_n(rf, p{i}, ow, w), vload_n(rf, p{i} + cstep, ow, w)))")
-    a("    if kind != 0:")
     for i in range(rr):
-        a(f"        a{i} = activate(a{i}, kind, alpha, beta)")
+        a(f"    a{i} = clamp(a{i}, kind, alpha, beta)")
     for i in reversed(range(rr)):
         a(f"    vstore_n(of, p{i}, a{i}, ow)")
         a(f"    vstore_n(of, p{i} + cstep, _shift8(a{i}, a{i}), ow)")
+    a("    if kind > CLIP:")
+    a(f"        activate_rows(of, o, ow, min({rr}, nst), ow, kind, alpha, beta, w)")
+    a(f"        activate_rows(of, o + cstep, ow, min({rr}, nst), ow, kind, alpha, beta, w)")
 
 
 def emit_step(name, taps, rr, sh=1, pair=False):
@@ -553,14 +569,8 @@ def emit_ctile(t):
     a("        xi = x0 + offs[t]")
     for j in range(t):
         a(f"        a{j} = vfma(vload(xf, {_plus('xi', _mul(j, 'sxw'))}, w), wv, a{j})")
-    a("    if has_res:")
-    for j in range(t):
-        a(f"        a{j} = vadd(a{j}, vload(rf, {_plus('o0', _mul(j, 'n'))}, w))")
-    a("    if kind != 0:")
-    for j in range(t):
-        a(f"        a{j} = activate(a{j}, kind, alpha, beta)")
-    for j in range(t):
-        a(f"    vstore(of, {_plus('o0', _mul(j, 'n'))}, a{j})")
+    emit_epilogue(a, [f"a{j}" for j in range(t)], [_plus('o0', _mul(j, 'n')) for j in range(t)], 1, "0",
+                  f"{t} * n", "o0", "    ")
     return "\n".join(L) + "\n"
 
 
@@ -722,15 +732,14 @@ def _step_k3s1_r8(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, wt7
         a5 = vadd(a5, vload_n(rf, p5, last, w))
         a6 = vadd(a6, vload_n(rf, p6, last, w))
         a7 = vadd(a7, vload_n(rf, p7, last, w))
-    if kind != 0:
-        a0 = activate(a0, kind, alpha, beta)
-        a1 = activate(a1, kind, alpha, beta)
-        a2 = activate(a2, kind, alpha, beta)
-        a3 = activate(a3, kind, alpha, beta)
-        a4 = activate(a4, kind, alpha, beta)
-        a5 = activate(a5, kind, alpha, beta)
-        a6 = activate(a6, kind, alpha, beta)
-        a7 = activate(a7, kind, alpha, beta)
+    a0 = clamp(a0, kind, alpha, beta)
+    a1 = clamp(a1, kind, alpha, beta)
+    a2 = clamp(a2, kind, alpha, beta)
+    a3 = clamp(a3, kind, alpha, beta)
+    a4 = clamp(a4, kind, alpha, beta)
+    a5 = clamp(a5, kind, alpha, beta)
+    a6 = clamp(a6, kind, alpha, beta)
+    a7 = clamp(a7, kind, alpha, beta)
     vstore_n(of, p7, a7, last)
     vstore_n(of, p6, a6, last)
     vstore_n(of, p5, a5, last)
@@ -739,6 +748,8 @@ def _step_k3s1_r8(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, wt7
     vstore_n(of, p2, a2, last)
     vstore_n(of, p1, a1, last)
     vstore_n(of, p0, a0, last)
+    if kind > CLIP:  # the other activations over the stored rows: inlined per row, they doubled compile time
+        activate_rows(of, o, ow, min(8, nst), last, kind, alpha, beta, w)
 
 
 
@@ -905,9 +916,10 @@ def _step_k3s1_r1(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, wt7
     p0 = o
     if has_res:
         a0 = vadd(a0, vload_n(rf, p0, last, w))
-    if kind != 0:
-        a0 = activate(a0, kind, alpha, beta)
+    a0 = clamp(a0, kind, alpha, beta)
     vstore_n(of, p0, a0, last)
+    if kind > CLIP:  # the other activations over the stored rows: inlined per row, they doubled compile time
+        activate_rows(of, o, ow, min(1, nst), last, kind, alpha, beta, w)
 
 
 
@@ -1193,15 +1205,14 @@ def _step_k3s1_pair(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, w
         a5 = vadd(a5, _pair(vload_n(rf, p5, ow, w), vload_n(rf, p5 + cstep, ow, w)))
         a6 = vadd(a6, _pair(vload_n(rf, p6, ow, w), vload_n(rf, p6 + cstep, ow, w)))
         a7 = vadd(a7, _pair(vload_n(rf, p7, ow, w), vload_n(rf, p7 + cstep, ow, w)))
-    if kind != 0:
-        a0 = activate(a0, kind, alpha, beta)
-        a1 = activate(a1, kind, alpha, beta)
-        a2 = activate(a2, kind, alpha, beta)
-        a3 = activate(a3, kind, alpha, beta)
-        a4 = activate(a4, kind, alpha, beta)
-        a5 = activate(a5, kind, alpha, beta)
-        a6 = activate(a6, kind, alpha, beta)
-        a7 = activate(a7, kind, alpha, beta)
+    a0 = clamp(a0, kind, alpha, beta)
+    a1 = clamp(a1, kind, alpha, beta)
+    a2 = clamp(a2, kind, alpha, beta)
+    a3 = clamp(a3, kind, alpha, beta)
+    a4 = clamp(a4, kind, alpha, beta)
+    a5 = clamp(a5, kind, alpha, beta)
+    a6 = clamp(a6, kind, alpha, beta)
+    a7 = clamp(a7, kind, alpha, beta)
     vstore_n(of, p7, a7, ow)
     vstore_n(of, p7 + cstep, _shift8(a7, a7), ow)
     vstore_n(of, p6, a6, ow)
@@ -1218,6 +1229,9 @@ def _step_k3s1_pair(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, w
     vstore_n(of, p1 + cstep, _shift8(a1, a1), ow)
     vstore_n(of, p0, a0, ow)
     vstore_n(of, p0 + cstep, _shift8(a0, a0), ow)
+    if kind > CLIP:
+        activate_rows(of, o, ow, min(8, nst), ow, kind, alpha, beta, w)
+        activate_rows(of, o + cstep, ow, min(8, nst), ow, kind, alpha, beta, w)
 
 
 
@@ -1488,15 +1502,14 @@ def _step_k3s2_r8(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, wt7
         a5 = vadd(a5, vload_n(rf, p5, last, w))
         a6 = vadd(a6, vload_n(rf, p6, last, w))
         a7 = vadd(a7, vload_n(rf, p7, last, w))
-    if kind != 0:
-        a0 = activate(a0, kind, alpha, beta)
-        a1 = activate(a1, kind, alpha, beta)
-        a2 = activate(a2, kind, alpha, beta)
-        a3 = activate(a3, kind, alpha, beta)
-        a4 = activate(a4, kind, alpha, beta)
-        a5 = activate(a5, kind, alpha, beta)
-        a6 = activate(a6, kind, alpha, beta)
-        a7 = activate(a7, kind, alpha, beta)
+    a0 = clamp(a0, kind, alpha, beta)
+    a1 = clamp(a1, kind, alpha, beta)
+    a2 = clamp(a2, kind, alpha, beta)
+    a3 = clamp(a3, kind, alpha, beta)
+    a4 = clamp(a4, kind, alpha, beta)
+    a5 = clamp(a5, kind, alpha, beta)
+    a6 = clamp(a6, kind, alpha, beta)
+    a7 = clamp(a7, kind, alpha, beta)
     vstore_n(of, p7, a7, last)
     vstore_n(of, p6, a6, last)
     vstore_n(of, p5, a5, last)
@@ -1505,6 +1518,8 @@ def _step_k3s2_r8(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, wt7
     vstore_n(of, p2, a2, last)
     vstore_n(of, p1, a1, last)
     vstore_n(of, p0, a0, last)
+    if kind > CLIP:  # the other activations over the stored rows: inlined per row, they doubled compile time
+        activate_rows(of, o, ow, min(8, nst), last, kind, alpha, beta, w)
 
 
 
@@ -1674,9 +1689,10 @@ def _step_k3s2_r1(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, wt7
     p0 = o
     if has_res:
         a0 = vadd(a0, vload_n(rf, p0, last, w))
-    if kind != 0:
-        a0 = activate(a0, kind, alpha, beta)
+    a0 = clamp(a0, kind, alpha, beta)
     vstore_n(of, p0, a0, last)
+    if kind > CLIP:  # the other activations over the stored rows: inlined per row, they doubled compile time
+        activate_rows(of, o, ow, min(1, nst), last, kind, alpha, beta, w)
 
 
 
@@ -2014,15 +2030,14 @@ def _step_k3s2_pair(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, w
         a5 = vadd(a5, _pair(vload_n(rf, p5, ow, w), vload_n(rf, p5 + cstep, ow, w)))
         a6 = vadd(a6, _pair(vload_n(rf, p6, ow, w), vload_n(rf, p6 + cstep, ow, w)))
         a7 = vadd(a7, _pair(vload_n(rf, p7, ow, w), vload_n(rf, p7 + cstep, ow, w)))
-    if kind != 0:
-        a0 = activate(a0, kind, alpha, beta)
-        a1 = activate(a1, kind, alpha, beta)
-        a2 = activate(a2, kind, alpha, beta)
-        a3 = activate(a3, kind, alpha, beta)
-        a4 = activate(a4, kind, alpha, beta)
-        a5 = activate(a5, kind, alpha, beta)
-        a6 = activate(a6, kind, alpha, beta)
-        a7 = activate(a7, kind, alpha, beta)
+    a0 = clamp(a0, kind, alpha, beta)
+    a1 = clamp(a1, kind, alpha, beta)
+    a2 = clamp(a2, kind, alpha, beta)
+    a3 = clamp(a3, kind, alpha, beta)
+    a4 = clamp(a4, kind, alpha, beta)
+    a5 = clamp(a5, kind, alpha, beta)
+    a6 = clamp(a6, kind, alpha, beta)
+    a7 = clamp(a7, kind, alpha, beta)
     vstore_n(of, p7, a7, ow)
     vstore_n(of, p7 + cstep, _shift8(a7, a7), ow)
     vstore_n(of, p6, a6, ow)
@@ -2039,6 +2054,9 @@ def _step_k3s2_pair(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, w
     vstore_n(of, p1 + cstep, _shift8(a1, a1), ow)
     vstore_n(of, p0, a0, ow)
     vstore_n(of, p0 + cstep, _shift8(a0, a0), ow)
+    if kind > CLIP:
+        activate_rows(of, o, ow, min(8, nst), ow, kind, alpha, beta, w)
+        activate_rows(of, o + cstep, ow, min(8, nst), ow, kind, alpha, beta, w)
 
 
 
@@ -2145,15 +2163,14 @@ def _step_generic_r8(sf, s, pq, rs, pstride, offs, wk, w0, bv, of, o, ow, rf, ha
         a5 = vadd(a5, vload_n(rf, p5, last, w))
         a6 = vadd(a6, vload_n(rf, p6, last, w))
         a7 = vadd(a7, vload_n(rf, p7, last, w))
-    if kind != 0:
-        a0 = activate(a0, kind, alpha, beta)
-        a1 = activate(a1, kind, alpha, beta)
-        a2 = activate(a2, kind, alpha, beta)
-        a3 = activate(a3, kind, alpha, beta)
-        a4 = activate(a4, kind, alpha, beta)
-        a5 = activate(a5, kind, alpha, beta)
-        a6 = activate(a6, kind, alpha, beta)
-        a7 = activate(a7, kind, alpha, beta)
+    a0 = clamp(a0, kind, alpha, beta)
+    a1 = clamp(a1, kind, alpha, beta)
+    a2 = clamp(a2, kind, alpha, beta)
+    a3 = clamp(a3, kind, alpha, beta)
+    a4 = clamp(a4, kind, alpha, beta)
+    a5 = clamp(a5, kind, alpha, beta)
+    a6 = clamp(a6, kind, alpha, beta)
+    a7 = clamp(a7, kind, alpha, beta)
     vstore_n(of, p7, a7, last)
     vstore_n(of, p6, a6, last)
     vstore_n(of, p5, a5, last)
@@ -2162,6 +2179,8 @@ def _step_generic_r8(sf, s, pq, rs, pstride, offs, wk, w0, bv, of, o, ow, rf, ha
     vstore_n(of, p2, a2, last)
     vstore_n(of, p1, a1, last)
     vstore_n(of, p0, a0, last)
+    if kind > CLIP:  # the other activations over the stored rows: inlined per row, they doubled compile time
+        activate_rows(of, o, ow, min(8, nst), last, kind, alpha, beta, w)
 
 
 
@@ -2297,9 +2316,10 @@ def _step_generic_r1(sf, s, pq, rs, pstride, offs, wk, w0, bv, of, o, ow, rf, ha
     p0 = o
     if has_res:
         a0 = vadd(a0, vload_n(rf, p0, last, w))
-    if kind != 0:
-        a0 = activate(a0, kind, alpha, beta)
+    a0 = clamp(a0, kind, alpha, beta)
     vstore_n(of, p0, a0, last)
+    if kind > CLIP:  # the other activations over the stored rows: inlined per row, they doubled compile time
+        activate_rows(of, o, ow, min(1, nst), last, kind, alpha, beta, w)
 
 
 
@@ -2456,15 +2476,27 @@ def _ctile8(xf, x0, sxw, offs, t0, t1, wf, w0, bv, of, o0, rf, has_res, kind, al
         a5 = vadd(a5, vload(rf, o0 + 5 * n, w))
         a6 = vadd(a6, vload(rf, o0 + 6 * n, w))
         a7 = vadd(a7, vload(rf, o0 + 7 * n, w))
-    if kind != 0:
-        a0 = activate(a0, kind, alpha, beta)
-        a1 = activate(a1, kind, alpha, beta)
-        a2 = activate(a2, kind, alpha, beta)
-        a3 = activate(a3, kind, alpha, beta)
-        a4 = activate(a4, kind, alpha, beta)
-        a5 = activate(a5, kind, alpha, beta)
-        a6 = activate(a6, kind, alpha, beta)
-        a7 = activate(a7, kind, alpha, beta)
+    if kind == RELU:
+        z = vzero(w)
+        a0 = vmax(a0, z)
+        a1 = vmax(a1, z)
+        a2 = vmax(a2, z)
+        a3 = vmax(a3, z)
+        a4 = vmax(a4, z)
+        a5 = vmax(a5, z)
+        a6 = vmax(a6, z)
+        a7 = vmax(a7, z)
+    elif kind == CLIP:
+        lo = vbroadcast(alpha, w)
+        hi = vbroadcast(beta, w)
+        a0 = vmin(vmax(a0, lo), hi)
+        a1 = vmin(vmax(a1, lo), hi)
+        a2 = vmin(vmax(a2, lo), hi)
+        a3 = vmin(vmax(a3, lo), hi)
+        a4 = vmin(vmax(a4, lo), hi)
+        a5 = vmin(vmax(a5, lo), hi)
+        a6 = vmin(vmax(a6, lo), hi)
+        a7 = vmin(vmax(a7, lo), hi)
     vstore(of, o0, a0)
     vstore(of, o0 + n, a1)
     vstore(of, o0 + 2 * n, a2)
@@ -2473,6 +2505,8 @@ def _ctile8(xf, x0, sxw, offs, t0, t1, wf, w0, bv, of, o0, rf, has_res, kind, al
     vstore(of, o0 + 5 * n, a5)
     vstore(of, o0 + 6 * n, a6)
     vstore(of, o0 + 7 * n, a7)
+    if kind > CLIP:
+        activate_block(of, o0, 0, 1, 8 * n, kind, alpha, beta, w)
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline="always")
@@ -2495,15 +2529,25 @@ def _ctile4(xf, x0, sxw, offs, t0, t1, wf, w0, bv, of, o0, rf, has_res, kind, al
         a1 = vadd(a1, vload(rf, o0 + n, w))
         a2 = vadd(a2, vload(rf, o0 + 2 * n, w))
         a3 = vadd(a3, vload(rf, o0 + 3 * n, w))
-    if kind != 0:
-        a0 = activate(a0, kind, alpha, beta)
-        a1 = activate(a1, kind, alpha, beta)
-        a2 = activate(a2, kind, alpha, beta)
-        a3 = activate(a3, kind, alpha, beta)
+    if kind == RELU:
+        z = vzero(w)
+        a0 = vmax(a0, z)
+        a1 = vmax(a1, z)
+        a2 = vmax(a2, z)
+        a3 = vmax(a3, z)
+    elif kind == CLIP:
+        lo = vbroadcast(alpha, w)
+        hi = vbroadcast(beta, w)
+        a0 = vmin(vmax(a0, lo), hi)
+        a1 = vmin(vmax(a1, lo), hi)
+        a2 = vmin(vmax(a2, lo), hi)
+        a3 = vmin(vmax(a3, lo), hi)
     vstore(of, o0, a0)
     vstore(of, o0 + n, a1)
     vstore(of, o0 + 2 * n, a2)
     vstore(of, o0 + 3 * n, a3)
+    if kind > CLIP:
+        activate_block(of, o0, 0, 1, 4 * n, kind, alpha, beta, w)
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline="always")
@@ -2520,11 +2564,19 @@ def _ctile2(xf, x0, sxw, offs, t0, t1, wf, w0, bv, of, o0, rf, has_res, kind, al
     if has_res:
         a0 = vadd(a0, vload(rf, o0, w))
         a1 = vadd(a1, vload(rf, o0 + n, w))
-    if kind != 0:
-        a0 = activate(a0, kind, alpha, beta)
-        a1 = activate(a1, kind, alpha, beta)
+    if kind == RELU:
+        z = vzero(w)
+        a0 = vmax(a0, z)
+        a1 = vmax(a1, z)
+    elif kind == CLIP:
+        lo = vbroadcast(alpha, w)
+        hi = vbroadcast(beta, w)
+        a0 = vmin(vmax(a0, lo), hi)
+        a1 = vmin(vmax(a1, lo), hi)
     vstore(of, o0, a0)
     vstore(of, o0 + n, a1)
+    if kind > CLIP:
+        activate_block(of, o0, 0, 1, 2 * n, kind, alpha, beta, w)
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline="always")
@@ -2538,9 +2590,16 @@ def _ctile1(xf, x0, sxw, offs, t0, t1, wf, w0, bv, of, o0, rf, has_res, kind, al
         a0 = vfma(vload(xf, xi, w), wv, a0)
     if has_res:
         a0 = vadd(a0, vload(rf, o0, w))
-    if kind != 0:
-        a0 = activate(a0, kind, alpha, beta)
+    if kind == RELU:
+        z = vzero(w)
+        a0 = vmax(a0, z)
+    elif kind == CLIP:
+        lo = vbroadcast(alpha, w)
+        hi = vbroadcast(beta, w)
+        a0 = vmin(vmax(a0, lo), hi)
     vstore(of, o0, a0)
+    if kind > CLIP:
+        activate_block(of, o0, 0, 1, 1 * n, kind, alpha, beta, w)
 # ---- end of generated code ----
 
 
@@ -2753,7 +2812,7 @@ def make_runner(cfg, platform, w, b, epilogue=NO_EPILOGUE, parallel=None):
         y = output(out, cfg.output_shape)
         res = NO_RESIDUAL
         if epilogue.residual:
-            res = np.ascontiguousarray(residual, np.float32)
+            res = np.ascontiguousarray(residual, np.float32).reshape(-1)
         o4 = y.reshape(n_, m, oh, ow)
         args = (x4, wk, bias, res, o4, g) + ((phases,) if offs is None else (offs, phases))
         if parallel:
@@ -2813,6 +2872,7 @@ def make_runner_nchwc(cfg, platform, w, b, epilogue=NO_EPILOGUE, blocked_in=Fals
         if epilogue.residual:
             res = np.ascontiguousarray(residual) if blocked_res else layout.reorder_nchw_to_nchwc(
                 np.ascontiguousarray(residual, np.float32).reshape(n_, c, oh, ow), width)
+            res = res.reshape(-1)   # one kernel specialisation for every residual layout (and NO_RESIDUAL)
         shape = (n_, cb, oh, ow, width)
         yc = output(out, shape) if blocked_out else np.empty(shape, np.float32)
         if parallel:

@@ -23,7 +23,7 @@ T output pixels x B blocks of W output channels (4x6, 3x8, 2x12, 1x24); per tap 
 broadcast loads from the strip. `make_runner(..., mode="nchwc")` puts it behind a reorder to NCHW.
 
 Epilogue: bias starts the accumulators, then + residual, Relu / Clip in registers before the one store; the
-other activations run over the tile's just-stored block (L1) by `_activate_block`: inlining every
+other activations run over the tile's just-stored block (L1) by `activate_block` (epilogue.py): inlining every
 activation into every tile made each tile compile in 2.7 s instead of 0.5 s (x 20 tiles x 2 widths).
 
 Measured (2-core AMD EPYC Zen 5, AVX-512, W = 16, 2026-11-24; fastconv session vs onnxruntime, interleaved,
@@ -67,7 +67,15 @@ from fastconv.kernels.numba import layout
 from fastconv.kernels.numba.bound import bound
 from fastconv.kernels.numba.codegen import regenerate
 from fastconv.kernels.numba.conv_nchwc import _bload
-from fastconv.kernels.numba.epilogue import CLIP, NO_EPILOGUE, NO_RESIDUAL, RELU, activate
+from fastconv.kernels.numba.epilogue import (
+    CLIP,
+    NO_EPILOGUE,
+    NO_RESIDUAL,
+    RELU,
+    activate,
+    activate_block,
+    emit_epilogue,
+)
 from fastconv.kernels.numba.simd import (
     _width_of,
     lanes,
@@ -93,27 +101,6 @@ PVECS = (5, 4, 3, 2, 1)
 _F32 = ir.FloatType()
 
 _EPI = "rf, has_res, kind, alpha, beta, w"
-
-
-def _epilogue(a, accs, offs, rows, stride, count, base, ind):
-    """Residual add, then Relu / Clip on the accumulators, the stores, then any other activation over the
-    stored block (L1-hot): inlining every activation into every tile quadrupled compile time."""
-    a(f"{ind}if has_res:")
-    for acc, off in zip(accs, offs):
-        a(f"{ind}    {acc} = vadd({acc}, vload(rf, {off}, w))")
-    a(f"{ind}if kind == RELU:")
-    a(f"{ind}    z = vzero(w)")
-    for acc in accs:
-        a(f"{ind}    {acc} = vmax({acc}, z)")
-    a(f"{ind}elif kind == CLIP:")
-    a(f"{ind}    lo = vbroadcast(alpha, w)")
-    a(f"{ind}    hi = vbroadcast(beta, w)")
-    for acc in accs:
-        a(f"{ind}    {acc} = vmin(vmax({acc}, lo), hi)")
-    for acc, off in zip(accs, offs):
-        a(f"{ind}vstore(of, {off}, {acc})")
-    a(f"{ind}if kind > CLIP:")
-    a(f"{ind}    _activate_block(of, {base}, {stride}, {rows}, {count}, kind, alpha, beta, w)")
 
 
 def emit_tile(nb, t):
@@ -147,7 +134,7 @@ def emit_tile(nb, t):
     a(f"            wi += {nb} * n")
     accs = [f"a{b}_{j}" for b in range(nb) for j in range(t)]
     offs = ["oq" + (f" + {b} * obs" if b else "") + (f" + {j} * n" if j else "") for b in range(nb) for j in range(t)]
-    _epilogue(a, accs, offs, nb, "obs", f"{t} * n", "oq", "        ")
+    emit_epilogue(a, accs, offs, nb, "obs", f"{t} * n", "oq", "        ")
     return "\n".join(L) + "\n"
 
 
@@ -201,7 +188,7 @@ def emit_ptile(r, v):
     a("            wi += 4")
     accs = [f"a{k}_{j}" for k in range(r) for j in range(v)]
     offs = ["om" + (f" + {k} * ocs" if k else "") + (f" + {j} * n" if j else "") for k in range(r) for j in range(v)]
-    _epilogue(a, accs, offs, r, "ocs", f"{v} * n", "om", "        ")
+    emit_epilogue(a, accs, offs, r, "ocs", f"{v} * n", "om", "        ")
     return "\n".join(L) + "\n"
 
 
@@ -264,16 +251,6 @@ def emit_tiles():
         parts += [emit_ptile(r, v) for v in PVECS]
         parts.append(emit_prow(r))
     return "\n\n".join(parts)
-
-
-@njit(cache=True, nogil=True)
-def _activate_block(of, o0, stride, rows, count, kind, alpha, beta, w):
-    """of[o0 + k*stride + j] = act(...) for k < rows, j < count (a multiple of W): a tile's stored output."""
-    n = lanes(w)
-    for k in range(rows):
-        for j in range(0, count, n):
-            off = o0 + k * stride + j
-            vstore(of, off, activate(vload(of, off, w), kind, alpha, beta))
 
 
 # ---- generated code (emitted by this module's emit function): do not edit by hand ----
@@ -465,7 +442,7 @@ def _s1x24(xf, wf, bf, of, xoff, x0, cnt, w0, b0, o0, obs, rf, has_res, kind, al
         vstore(of, oq + 22 * n, a0_22)
         vstore(of, oq + 23 * n, a0_23)
         if kind > CLIP:
-            _activate_block(of, oq, obs, 1, 24 * n, kind, alpha, beta, w)
+            activate_block(of, oq, obs, 1, 24 * n, kind, alpha, beta, w)
 
 
 @njit(cache=True, nogil=True)
@@ -495,7 +472,7 @@ def _s1x1(xf, wf, bf, of, xoff, x0, cnt, w0, b0, o0, obs, rf, has_res, kind, alp
             a0_0 = vmin(vmax(a0_0, lo), hi)
         vstore(of, oq, a0_0)
         if kind > CLIP:
-            _activate_block(of, oq, obs, 1, 1 * n, kind, alpha, beta, w)
+            activate_block(of, oq, obs, 1, 1 * n, kind, alpha, beta, w)
 
 
 @njit(cache=True, nogil=True)
@@ -689,7 +666,7 @@ def _s2x12(xf, wf, bf, of, xoff, x0, cnt, w0, b0, o0, obs, rf, has_res, kind, al
         vstore(of, oq + 1 * obs + 10 * n, a1_10)
         vstore(of, oq + 1 * obs + 11 * n, a1_11)
         if kind > CLIP:
-            _activate_block(of, oq, obs, 2, 12 * n, kind, alpha, beta, w)
+            activate_block(of, oq, obs, 2, 12 * n, kind, alpha, beta, w)
 
 
 @njit(cache=True, nogil=True)
@@ -726,7 +703,7 @@ def _s2x1(xf, wf, bf, of, xoff, x0, cnt, w0, b0, o0, obs, rf, has_res, kind, alp
         vstore(of, oq, a0_0)
         vstore(of, oq + 1 * obs, a1_0)
         if kind > CLIP:
-            _activate_block(of, oq, obs, 2, 1 * n, kind, alpha, beta, w)
+            activate_block(of, oq, obs, 2, 1 * n, kind, alpha, beta, w)
 
 
 @njit(cache=True, nogil=True)
@@ -917,7 +894,7 @@ def _s3x8(xf, wf, bf, of, xoff, x0, cnt, w0, b0, o0, obs, rf, has_res, kind, alp
         vstore(of, oq + 2 * obs + 6 * n, a2_6)
         vstore(of, oq + 2 * obs + 7 * n, a2_7)
         if kind > CLIP:
-            _activate_block(of, oq, obs, 3, 8 * n, kind, alpha, beta, w)
+            activate_block(of, oq, obs, 3, 8 * n, kind, alpha, beta, w)
 
 
 @njit(cache=True, nogil=True)
@@ -961,7 +938,7 @@ def _s3x1(xf, wf, bf, of, xoff, x0, cnt, w0, b0, o0, obs, rf, has_res, kind, alp
         vstore(of, oq + 1 * obs, a1_0)
         vstore(of, oq + 2 * obs, a2_0)
         if kind > CLIP:
-            _activate_block(of, oq, obs, 3, 1 * n, kind, alpha, beta, w)
+            activate_block(of, oq, obs, 3, 1 * n, kind, alpha, beta, w)
 
 
 @njit(cache=True, nogil=True)
@@ -1151,7 +1128,7 @@ def _s4x6(xf, wf, bf, of, xoff, x0, cnt, w0, b0, o0, obs, rf, has_res, kind, alp
         vstore(of, oq + 3 * obs + 4 * n, a3_4)
         vstore(of, oq + 3 * obs + 5 * n, a3_5)
         if kind > CLIP:
-            _activate_block(of, oq, obs, 4, 6 * n, kind, alpha, beta, w)
+            activate_block(of, oq, obs, 4, 6 * n, kind, alpha, beta, w)
 
 
 @njit(cache=True, nogil=True)
@@ -1202,7 +1179,7 @@ def _s4x1(xf, wf, bf, of, xoff, x0, cnt, w0, b0, o0, obs, rf, has_res, kind, alp
         vstore(of, oq + 2 * obs, a2_0)
         vstore(of, oq + 3 * obs, a3_0)
         if kind > CLIP:
-            _activate_block(of, oq, obs, 4, 1 * n, kind, alpha, beta, w)
+            activate_block(of, oq, obs, 4, 1 * n, kind, alpha, beta, w)
 
 
 @njit(cache=True, nogil=True)
@@ -1367,7 +1344,7 @@ def _p4x5(xf, wf, bf, of, xoff, x0, m_lo, m_hi, o0, ocs, rf, has_res, kind, alph
         vstore(of, om + 3 * ocs + 3 * n, a3_3)
         vstore(of, om + 3 * ocs + 4 * n, a3_4)
         if kind > CLIP:
-            _activate_block(of, om, ocs, 4, 5 * n, kind, alpha, beta, w)
+            activate_block(of, om, ocs, 4, 5 * n, kind, alpha, beta, w)
 
 
 @njit(cache=True, nogil=True)
@@ -1493,7 +1470,7 @@ def _p4x4(xf, wf, bf, of, xoff, x0, m_lo, m_hi, o0, ocs, rf, has_res, kind, alph
         vstore(of, om + 3 * ocs + 2 * n, a3_2)
         vstore(of, om + 3 * ocs + 3 * n, a3_3)
         if kind > CLIP:
-            _activate_block(of, om, ocs, 4, 4 * n, kind, alpha, beta, w)
+            activate_block(of, om, ocs, 4, 4 * n, kind, alpha, beta, w)
 
 
 @njit(cache=True, nogil=True)
@@ -1594,7 +1571,7 @@ def _p4x3(xf, wf, bf, of, xoff, x0, m_lo, m_hi, o0, ocs, rf, has_res, kind, alph
         vstore(of, om + 3 * ocs + 1 * n, a3_1)
         vstore(of, om + 3 * ocs + 2 * n, a3_2)
         if kind > CLIP:
-            _activate_block(of, om, ocs, 4, 3 * n, kind, alpha, beta, w)
+            activate_block(of, om, ocs, 4, 3 * n, kind, alpha, beta, w)
 
 
 @njit(cache=True, nogil=True)
@@ -1670,7 +1647,7 @@ def _p4x2(xf, wf, bf, of, xoff, x0, m_lo, m_hi, o0, ocs, rf, has_res, kind, alph
         vstore(of, om + 3 * ocs, a3_0)
         vstore(of, om + 3 * ocs + 1 * n, a3_1)
         if kind > CLIP:
-            _activate_block(of, om, ocs, 4, 2 * n, kind, alpha, beta, w)
+            activate_block(of, om, ocs, 4, 2 * n, kind, alpha, beta, w)
 
 
 @njit(cache=True, nogil=True)
@@ -1721,7 +1698,7 @@ def _p4x1(xf, wf, bf, of, xoff, x0, m_lo, m_hi, o0, ocs, rf, has_res, kind, alph
         vstore(of, om + 2 * ocs, a2_0)
         vstore(of, om + 3 * ocs, a3_0)
         if kind > CLIP:
-            _activate_block(of, om, ocs, 4, 1 * n, kind, alpha, beta, w)
+            activate_block(of, om, ocs, 4, 1 * n, kind, alpha, beta, w)
 
 
 @njit(cache=True, nogil=True)
@@ -1832,7 +1809,7 @@ def _p1x5(xf, wf, bf, of, xoff, x0, m_lo, m_hi, o0, ocs, rf, has_res, kind, alph
         vstore(of, om + 3 * n, a0_3)
         vstore(of, om + 4 * n, a0_4)
         if kind > CLIP:
-            _activate_block(of, om, ocs, 1, 5 * n, kind, alpha, beta, w)
+            activate_block(of, om, ocs, 1, 5 * n, kind, alpha, beta, w)
 
 
 @njit(cache=True, nogil=True)
@@ -1883,7 +1860,7 @@ def _p1x4(xf, wf, bf, of, xoff, x0, m_lo, m_hi, o0, ocs, rf, has_res, kind, alph
         vstore(of, om + 2 * n, a0_2)
         vstore(of, om + 3 * n, a0_3)
         if kind > CLIP:
-            _activate_block(of, om, ocs, 1, 4 * n, kind, alpha, beta, w)
+            activate_block(of, om, ocs, 1, 4 * n, kind, alpha, beta, w)
 
 
 @njit(cache=True, nogil=True)
@@ -1927,7 +1904,7 @@ def _p1x3(xf, wf, bf, of, xoff, x0, m_lo, m_hi, o0, ocs, rf, has_res, kind, alph
         vstore(of, om + 1 * n, a0_1)
         vstore(of, om + 2 * n, a0_2)
         if kind > CLIP:
-            _activate_block(of, om, ocs, 1, 3 * n, kind, alpha, beta, w)
+            activate_block(of, om, ocs, 1, 3 * n, kind, alpha, beta, w)
 
 
 @njit(cache=True, nogil=True)
@@ -1964,7 +1941,7 @@ def _p1x2(xf, wf, bf, of, xoff, x0, m_lo, m_hi, o0, ocs, rf, has_res, kind, alph
         vstore(of, om, a0_0)
         vstore(of, om + 1 * n, a0_1)
         if kind > CLIP:
-            _activate_block(of, om, ocs, 1, 2 * n, kind, alpha, beta, w)
+            activate_block(of, om, ocs, 1, 2 * n, kind, alpha, beta, w)
 
 
 @njit(cache=True, nogil=True)
@@ -1994,7 +1971,7 @@ def _p1x1(xf, wf, bf, of, xoff, x0, m_lo, m_hi, o0, ocs, rf, has_res, kind, alph
             a0_0 = vmin(vmax(a0_0, lo), hi)
         vstore(of, om, a0_0)
         if kind > CLIP:
-            _activate_block(of, om, ocs, 1, 1 * n, kind, alpha, beta, w)
+            activate_block(of, om, ocs, 1, 1 * n, kind, alpha, beta, w)
 
 
 @njit(cache=True, nogil=True)
@@ -2385,13 +2362,14 @@ def make_runner(cfg, width: int, w, b, epilogue=NO_EPILOGUE, blocks=None, mode="
             y = output(out, (n_, *cfg.output_shape[1:]))
             y4 = y.reshape(n_, m, oh, ow)
             if epilogue.residual:
-                res = np.ascontiguousarray(residual, np.float32).reshape(n_, m, oh, ow)
+                res = np.ascontiguousarray(residual, np.float32).reshape(-1)
             stem_nchw(x4, kh, sh, sw, dh, pt, pl, *geo, rc, wp, bias, res, epilogue.residual, kind,
                                alpha, beta, y4, tok)
             return (y,)
         if epilogue.residual:
-            res = residual if blocked_res else layout.reorder_nchw_to_nchwc(
+            res = np.ascontiguousarray(residual) if blocked_res else layout.reorder_nchw_to_nchwc(
                 np.ascontiguousarray(residual, np.float32).reshape(n_, m, oh, ow), width)
+            res = res.reshape(-1)   # one kernel specialisation for every residual layout (and NO_RESIDUAL)
         if mode == "blocked":
             yb = output(out, (n_, ocb, oh, ow, width))
             stem_nchwc(x4, kh, sh, sw, dh, pt, pl, *geo, rc, wp, bias, blocks, res, epilogue.residual,

@@ -109,6 +109,61 @@ def activate(v, kind, alpha, beta):
     return v
 
 
+def emit_epilogue(a, accs, offs, rows, stride, count, base, ind):
+    """Source of a register tile's epilogue (for the generated micro-kernels): residual add and Relu / Clip on
+    the accumulators `accs`, their stores at `offs`, then any other activation over the stored block (`rows`
+    rows of `count` floats, `stride` apart, from `base`; L1-hot) by `activate_block`. Inlining every
+    activation into every tile quadrupled the stem's compile time and doubled the NCHWc conv's (the exp-based
+    ones expand to ~40 instructions per accumulator; measured in docs/KERNELS.md)."""
+    a(f"{ind}if has_res:")
+    for acc, off in zip(accs, offs):
+        a(f"{ind}    {acc} = vadd({acc}, vload(rf, {off}, w))")
+    a(f"{ind}if kind == RELU:")
+    a(f"{ind}    z = vzero(w)")
+    for acc in accs:
+        a(f"{ind}    {acc} = vmax({acc}, z)")
+    a(f"{ind}elif kind == CLIP:")
+    a(f"{ind}    lo = vbroadcast(alpha, w)")
+    a(f"{ind}    hi = vbroadcast(beta, w)")
+    for acc in accs:
+        a(f"{ind}    {acc} = vmin(vmax({acc}, lo), hi)")
+    for acc, off in zip(accs, offs):
+        a(f"{ind}vstore(of, {off}, {acc})")
+    a(f"{ind}if kind > CLIP:")
+    a(f"{ind}    activate_block(of, {base}, {stride}, {rows}, {count}, kind, alpha, beta, w)")
+
+
+@njit(cache=True, nogil=True)
+def activate_block(of, o0, stride, rows, count, kind, alpha, beta, w):
+    """of[o0 + k*stride + j] = act(...) for k < rows, j < count (a multiple of W): a tile's stored output.
+    Compiled once per width and called by every tile, rather than inlined into each (see emit_epilogue)."""
+    n = lanes(w)
+    for k in range(rows):
+        for j in range(0, count, n):
+            off = o0 + k * stride + j
+            vstore(of, off, activate(vload(of, off, w), kind, alpha, beta))
+
+
+@njit(inline="always")
+def clamp(v, kind, alpha, beta):
+    """Relu / Clip, the activations micro-kernels apply in registers; v unchanged for every other kind (those
+    run after the store, by activate_block or activate_rows)."""
+    if kind == RELU:
+        return vmax(v, vbroadcast(0.0, v))
+    if kind == CLIP:
+        return vmin(vmax(v, vbroadcast(alpha, v)), vbroadcast(beta, v))
+    return v
+
+
+@njit(cache=True, nogil=True)
+def activate_rows(of, o0, stride, rows, count, kind, alpha, beta, w):
+    """of[o0 + k*stride + j] = act(...) for k < rows, j < count <= W: one partial vector per row (planar
+    micro-kernels whose rows are narrower than a vector)."""
+    for k in range(rows):
+        off = o0 + k * stride
+        vstore_n(of, off, activate(vload_n(of, off, count, w), kind, alpha, beta), count)
+
+
 _CHUNK = 4096  # floats per parallel task of apply_epilogue_f32
 
 

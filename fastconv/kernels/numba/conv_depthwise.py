@@ -76,14 +76,15 @@ from fastconv.kernels.numba.bound import bound
 from fastconv.kernels.numba.codegen import regenerate
 from fastconv.kernels.numba.conv_nchwc import _bload
 from fastconv.kernels.numba.epilogue import (
+    CHEAP,
     CLIP,
     NO_EPILOGUE,
     NO_RESIDUAL,
     RELU,
     activate,
     activate_block,
+    activate_cheap,
     activate_rows,
-    clamp,
     emit_epilogue,
 )
 from fastconv.kernels.numba.simd import (
@@ -311,10 +312,10 @@ def _emit_step_epilogue(a, rr):
     for i in range(rr):
         a(f"        a{i} = vadd(a{i}, vload_n(rf, p{i}, last, w))")
     for i in range(rr):
-        a(f"    a{i} = clamp(a{i}, kind, alpha, beta)")
+        a(f"    a{i} = activate_cheap(a{i}, kind, alpha, beta)")
     for i in reversed(range(rr)):
         a(f"    vstore_n(of, p{i}, a{i}, last)")
-    a("    if kind > CLIP:  # the other activations over the stored rows: inlined per row, they doubled compile time")
+    a("    if kind > CHEAP:  # the exp-based activations over the stored rows: inlined, 2x compile time")
     a(f"        activate_rows(of, o, ow, min({rr}, nst), last, kind, alpha, beta, w)")
 
 
@@ -326,11 +327,11 @@ def _emit_pair_epilogue(a, rr):
     for i in range(rr):
         a(f"        a{i} = vadd(a{i}, _pair(vload_n(rf, p{i}, ow, w), vload_n(rf, p{i} + cstep, ow, w)))")
     for i in range(rr):
-        a(f"    a{i} = clamp(a{i}, kind, alpha, beta)")
+        a(f"    a{i} = activate_cheap(a{i}, kind, alpha, beta)")
     for i in reversed(range(rr)):
         a(f"    vstore_n(of, p{i}, a{i}, ow)")
         a(f"    vstore_n(of, p{i} + cstep, _shift8(a{i}, a{i}), ow)")
-    a("    if kind > CLIP:")
+    a("    if kind > CHEAP:")
     a(f"        activate_rows(of, o, ow, min({rr}, nst), ow, kind, alpha, beta, w)")
     a(f"        activate_rows(of, o + cstep, ow, min({rr}, nst), ow, kind, alpha, beta, w)")
 
@@ -732,14 +733,14 @@ def _step_k3s1_r8(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, wt7
         a5 = vadd(a5, vload_n(rf, p5, last, w))
         a6 = vadd(a6, vload_n(rf, p6, last, w))
         a7 = vadd(a7, vload_n(rf, p7, last, w))
-    a0 = clamp(a0, kind, alpha, beta)
-    a1 = clamp(a1, kind, alpha, beta)
-    a2 = clamp(a2, kind, alpha, beta)
-    a3 = clamp(a3, kind, alpha, beta)
-    a4 = clamp(a4, kind, alpha, beta)
-    a5 = clamp(a5, kind, alpha, beta)
-    a6 = clamp(a6, kind, alpha, beta)
-    a7 = clamp(a7, kind, alpha, beta)
+    a0 = activate_cheap(a0, kind, alpha, beta)
+    a1 = activate_cheap(a1, kind, alpha, beta)
+    a2 = activate_cheap(a2, kind, alpha, beta)
+    a3 = activate_cheap(a3, kind, alpha, beta)
+    a4 = activate_cheap(a4, kind, alpha, beta)
+    a5 = activate_cheap(a5, kind, alpha, beta)
+    a6 = activate_cheap(a6, kind, alpha, beta)
+    a7 = activate_cheap(a7, kind, alpha, beta)
     vstore_n(of, p7, a7, last)
     vstore_n(of, p6, a6, last)
     vstore_n(of, p5, a5, last)
@@ -748,7 +749,7 @@ def _step_k3s1_r8(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, wt7
     vstore_n(of, p2, a2, last)
     vstore_n(of, p1, a1, last)
     vstore_n(of, p0, a0, last)
-    if kind > CLIP:  # the other activations over the stored rows: inlined per row, they doubled compile time
+    if kind > CHEAP:  # the exp-based activations over the stored rows: inlined, 2x compile time
         activate_rows(of, o, ow, min(8, nst), last, kind, alpha, beta, w)
 
 
@@ -916,9 +917,9 @@ def _step_k3s1_r1(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, wt7
     p0 = o
     if has_res:
         a0 = vadd(a0, vload_n(rf, p0, last, w))
-    a0 = clamp(a0, kind, alpha, beta)
+    a0 = activate_cheap(a0, kind, alpha, beta)
     vstore_n(of, p0, a0, last)
-    if kind > CLIP:  # the other activations over the stored rows: inlined per row, they doubled compile time
+    if kind > CHEAP:  # the exp-based activations over the stored rows: inlined, 2x compile time
         activate_rows(of, o, ow, min(1, nst), last, kind, alpha, beta, w)
 
 
@@ -1205,14 +1206,14 @@ def _step_k3s1_pair(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, w
         a5 = vadd(a5, _pair(vload_n(rf, p5, ow, w), vload_n(rf, p5 + cstep, ow, w)))
         a6 = vadd(a6, _pair(vload_n(rf, p6, ow, w), vload_n(rf, p6 + cstep, ow, w)))
         a7 = vadd(a7, _pair(vload_n(rf, p7, ow, w), vload_n(rf, p7 + cstep, ow, w)))
-    a0 = clamp(a0, kind, alpha, beta)
-    a1 = clamp(a1, kind, alpha, beta)
-    a2 = clamp(a2, kind, alpha, beta)
-    a3 = clamp(a3, kind, alpha, beta)
-    a4 = clamp(a4, kind, alpha, beta)
-    a5 = clamp(a5, kind, alpha, beta)
-    a6 = clamp(a6, kind, alpha, beta)
-    a7 = clamp(a7, kind, alpha, beta)
+    a0 = activate_cheap(a0, kind, alpha, beta)
+    a1 = activate_cheap(a1, kind, alpha, beta)
+    a2 = activate_cheap(a2, kind, alpha, beta)
+    a3 = activate_cheap(a3, kind, alpha, beta)
+    a4 = activate_cheap(a4, kind, alpha, beta)
+    a5 = activate_cheap(a5, kind, alpha, beta)
+    a6 = activate_cheap(a6, kind, alpha, beta)
+    a7 = activate_cheap(a7, kind, alpha, beta)
     vstore_n(of, p7, a7, ow)
     vstore_n(of, p7 + cstep, _shift8(a7, a7), ow)
     vstore_n(of, p6, a6, ow)
@@ -1229,7 +1230,7 @@ def _step_k3s1_pair(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, w
     vstore_n(of, p1 + cstep, _shift8(a1, a1), ow)
     vstore_n(of, p0, a0, ow)
     vstore_n(of, p0 + cstep, _shift8(a0, a0), ow)
-    if kind > CLIP:
+    if kind > CHEAP:
         activate_rows(of, o, ow, min(8, nst), ow, kind, alpha, beta, w)
         activate_rows(of, o + cstep, ow, min(8, nst), ow, kind, alpha, beta, w)
 
@@ -1502,14 +1503,14 @@ def _step_k3s2_r8(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, wt7
         a5 = vadd(a5, vload_n(rf, p5, last, w))
         a6 = vadd(a6, vload_n(rf, p6, last, w))
         a7 = vadd(a7, vload_n(rf, p7, last, w))
-    a0 = clamp(a0, kind, alpha, beta)
-    a1 = clamp(a1, kind, alpha, beta)
-    a2 = clamp(a2, kind, alpha, beta)
-    a3 = clamp(a3, kind, alpha, beta)
-    a4 = clamp(a4, kind, alpha, beta)
-    a5 = clamp(a5, kind, alpha, beta)
-    a6 = clamp(a6, kind, alpha, beta)
-    a7 = clamp(a7, kind, alpha, beta)
+    a0 = activate_cheap(a0, kind, alpha, beta)
+    a1 = activate_cheap(a1, kind, alpha, beta)
+    a2 = activate_cheap(a2, kind, alpha, beta)
+    a3 = activate_cheap(a3, kind, alpha, beta)
+    a4 = activate_cheap(a4, kind, alpha, beta)
+    a5 = activate_cheap(a5, kind, alpha, beta)
+    a6 = activate_cheap(a6, kind, alpha, beta)
+    a7 = activate_cheap(a7, kind, alpha, beta)
     vstore_n(of, p7, a7, last)
     vstore_n(of, p6, a6, last)
     vstore_n(of, p5, a5, last)
@@ -1518,7 +1519,7 @@ def _step_k3s2_r8(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, wt7
     vstore_n(of, p2, a2, last)
     vstore_n(of, p1, a1, last)
     vstore_n(of, p0, a0, last)
-    if kind > CLIP:  # the other activations over the stored rows: inlined per row, they doubled compile time
+    if kind > CHEAP:  # the exp-based activations over the stored rows: inlined, 2x compile time
         activate_rows(of, o, ow, min(8, nst), last, kind, alpha, beta, w)
 
 
@@ -1689,9 +1690,9 @@ def _step_k3s2_r1(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, wt7
     p0 = o
     if has_res:
         a0 = vadd(a0, vload_n(rf, p0, last, w))
-    a0 = clamp(a0, kind, alpha, beta)
+    a0 = activate_cheap(a0, kind, alpha, beta)
     vstore_n(of, p0, a0, last)
-    if kind > CLIP:  # the other activations over the stored rows: inlined per row, they doubled compile time
+    if kind > CHEAP:  # the exp-based activations over the stored rows: inlined, 2x compile time
         activate_rows(of, o, ow, min(1, nst), last, kind, alpha, beta, w)
 
 
@@ -2030,14 +2031,14 @@ def _step_k3s2_pair(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, w
         a5 = vadd(a5, _pair(vload_n(rf, p5, ow, w), vload_n(rf, p5 + cstep, ow, w)))
         a6 = vadd(a6, _pair(vload_n(rf, p6, ow, w), vload_n(rf, p6 + cstep, ow, w)))
         a7 = vadd(a7, _pair(vload_n(rf, p7, ow, w), vload_n(rf, p7 + cstep, ow, w)))
-    a0 = clamp(a0, kind, alpha, beta)
-    a1 = clamp(a1, kind, alpha, beta)
-    a2 = clamp(a2, kind, alpha, beta)
-    a3 = clamp(a3, kind, alpha, beta)
-    a4 = clamp(a4, kind, alpha, beta)
-    a5 = clamp(a5, kind, alpha, beta)
-    a6 = clamp(a6, kind, alpha, beta)
-    a7 = clamp(a7, kind, alpha, beta)
+    a0 = activate_cheap(a0, kind, alpha, beta)
+    a1 = activate_cheap(a1, kind, alpha, beta)
+    a2 = activate_cheap(a2, kind, alpha, beta)
+    a3 = activate_cheap(a3, kind, alpha, beta)
+    a4 = activate_cheap(a4, kind, alpha, beta)
+    a5 = activate_cheap(a5, kind, alpha, beta)
+    a6 = activate_cheap(a6, kind, alpha, beta)
+    a7 = activate_cheap(a7, kind, alpha, beta)
     vstore_n(of, p7, a7, ow)
     vstore_n(of, p7 + cstep, _shift8(a7, a7), ow)
     vstore_n(of, p6, a6, ow)
@@ -2054,7 +2055,7 @@ def _step_k3s2_pair(sf, s, pq, rs, pstride, wt0, wt1, wt2, wt3, wt4, wt5, wt6, w
     vstore_n(of, p1 + cstep, _shift8(a1, a1), ow)
     vstore_n(of, p0, a0, ow)
     vstore_n(of, p0 + cstep, _shift8(a0, a0), ow)
-    if kind > CLIP:
+    if kind > CHEAP:
         activate_rows(of, o, ow, min(8, nst), ow, kind, alpha, beta, w)
         activate_rows(of, o + cstep, ow, min(8, nst), ow, kind, alpha, beta, w)
 
@@ -2163,14 +2164,14 @@ def _step_generic_r8(sf, s, pq, rs, pstride, offs, wk, w0, bv, of, o, ow, rf, ha
         a5 = vadd(a5, vload_n(rf, p5, last, w))
         a6 = vadd(a6, vload_n(rf, p6, last, w))
         a7 = vadd(a7, vload_n(rf, p7, last, w))
-    a0 = clamp(a0, kind, alpha, beta)
-    a1 = clamp(a1, kind, alpha, beta)
-    a2 = clamp(a2, kind, alpha, beta)
-    a3 = clamp(a3, kind, alpha, beta)
-    a4 = clamp(a4, kind, alpha, beta)
-    a5 = clamp(a5, kind, alpha, beta)
-    a6 = clamp(a6, kind, alpha, beta)
-    a7 = clamp(a7, kind, alpha, beta)
+    a0 = activate_cheap(a0, kind, alpha, beta)
+    a1 = activate_cheap(a1, kind, alpha, beta)
+    a2 = activate_cheap(a2, kind, alpha, beta)
+    a3 = activate_cheap(a3, kind, alpha, beta)
+    a4 = activate_cheap(a4, kind, alpha, beta)
+    a5 = activate_cheap(a5, kind, alpha, beta)
+    a6 = activate_cheap(a6, kind, alpha, beta)
+    a7 = activate_cheap(a7, kind, alpha, beta)
     vstore_n(of, p7, a7, last)
     vstore_n(of, p6, a6, last)
     vstore_n(of, p5, a5, last)
@@ -2179,7 +2180,7 @@ def _step_generic_r8(sf, s, pq, rs, pstride, offs, wk, w0, bv, of, o, ow, rf, ha
     vstore_n(of, p2, a2, last)
     vstore_n(of, p1, a1, last)
     vstore_n(of, p0, a0, last)
-    if kind > CLIP:  # the other activations over the stored rows: inlined per row, they doubled compile time
+    if kind > CHEAP:  # the exp-based activations over the stored rows: inlined, 2x compile time
         activate_rows(of, o, ow, min(8, nst), last, kind, alpha, beta, w)
 
 
@@ -2316,9 +2317,9 @@ def _step_generic_r1(sf, s, pq, rs, pstride, offs, wk, w0, bv, of, o, ow, rf, ha
     p0 = o
     if has_res:
         a0 = vadd(a0, vload_n(rf, p0, last, w))
-    a0 = clamp(a0, kind, alpha, beta)
+    a0 = activate_cheap(a0, kind, alpha, beta)
     vstore_n(of, p0, a0, last)
-    if kind > CLIP:  # the other activations over the stored rows: inlined per row, they doubled compile time
+    if kind > CHEAP:  # the exp-based activations over the stored rows: inlined, 2x compile time
         activate_rows(of, o, ow, min(1, nst), last, kind, alpha, beta, w)
 
 

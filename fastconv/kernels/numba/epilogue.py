@@ -144,14 +144,22 @@ def activate_block(of, o0, stride, rows, count, kind, alpha, beta, w):
             vstore(of, off, activate(vload(of, off, w), kind, alpha, beta))
 
 
+CHEAP = HARD_SWISH   # activation codes <= CHEAP need no exp: activate_cheap applies them in registers
+
+
 @njit(inline="always")
-def clamp(v, kind, alpha, beta):
-    """Relu / Clip, the activations micro-kernels apply in registers; v unchanged for every other kind (those
-    run after the store, by activate_block or activate_rows)."""
+def activate_cheap(v, kind, alpha, beta):
+    """The activations without an exp (kinds <= CHEAP: Relu, Clip, LeakyRelu, HardSigmoid, HardSwish), for
+    micro-kernels to apply in registers; v unchanged for the others, which run after the store (activate_block
+    or activate_rows). Used by the GEMM and depthwise tiles, whose reductions are short (pointwise convs, 9
+    taps), so a second pass over the output costs relatively more; the dense conv tiles keep only Relu / Clip
+    (emit_epilogue): their reductions are long and they are many (docs/KERNELS.md, fused epilogue)."""
     if kind == RELU:
         return vmax(v, vbroadcast(0.0, v))
     if kind == CLIP:
         return vmin(vmax(v, vbroadcast(alpha, v)), vbroadcast(beta, v))
+    if kind <= CHEAP:
+        return activate(v, kind, alpha, beta)
     return v
 
 

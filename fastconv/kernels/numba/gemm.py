@@ -32,13 +32,13 @@ from fastconv.kernels.numba.bound import bound
 from fastconv.kernels.numba.codegen import regenerate
 from fastconv.kernels.numba.conv_nchwc import _bload
 from fastconv.kernels.numba.epilogue import (
-    CLIP,
+    CHEAP,
     NO_EPILOGUE,
     NO_RESIDUAL,
     Epilogue,
     activate,
     activate_block,
-    clamp,
+    activate_cheap,
 )
 from fastconv.kernels.numba.simd import lanes, vadd, vbroadcast, vfma, vload, vload_n, vstore, vstore_n, width_token
 
@@ -79,8 +79,8 @@ def emit_tile(mr: int, nv: int) -> str:
             off = f"{row} + {v} * n" if v else row
             a(f"{ind}if has_res:")
             a(f"{ind}    {acc[i][v]} = vadd({acc[i][v]}, vload(rf, {off}, w))")
-            a(f"{ind}vstore(c, {off}, clamp({acc[i][v]}, kind, alpha, beta))")
-    a("    if kind > CLIP:  # the other activations over the stored tile: inlined per accumulator, 2x compile time")
+            a(f"{ind}vstore(c, {off}, activate_cheap({acc[i][v]}, kind, alpha, beta))")
+    a("    if kind > CHEAP:  # the exp-based activations over the stored tile: inlined, 2x compile time")
     a(f"        activate_block(c, c0, ldc, min(mvalid, {mr}), {nv} * n, kind, alpha, beta, w)")
     return "\n".join(L) + "\n"
 
@@ -159,82 +159,82 @@ def _g6x4(ap, a0, b, b0, ldb, c, c0, ldc, kk, bias, m0, mvalid, rf, has_res, kin
         bi += ldb
     if has_res:
         c0_0 = vadd(c0_0, vload(rf, c0, w))
-    vstore(c, c0, clamp(c0_0, kind, alpha, beta))
+    vstore(c, c0, activate_cheap(c0_0, kind, alpha, beta))
     if has_res:
         c0_1 = vadd(c0_1, vload(rf, c0 + 1 * n, w))
-    vstore(c, c0 + 1 * n, clamp(c0_1, kind, alpha, beta))
+    vstore(c, c0 + 1 * n, activate_cheap(c0_1, kind, alpha, beta))
     if has_res:
         c0_2 = vadd(c0_2, vload(rf, c0 + 2 * n, w))
-    vstore(c, c0 + 2 * n, clamp(c0_2, kind, alpha, beta))
+    vstore(c, c0 + 2 * n, activate_cheap(c0_2, kind, alpha, beta))
     if has_res:
         c0_3 = vadd(c0_3, vload(rf, c0 + 3 * n, w))
-    vstore(c, c0 + 3 * n, clamp(c0_3, kind, alpha, beta))
+    vstore(c, c0 + 3 * n, activate_cheap(c0_3, kind, alpha, beta))
     if mvalid > 1:
         if has_res:
             c1_0 = vadd(c1_0, vload(rf, c0 + 1 * ldc, w))
-        vstore(c, c0 + 1 * ldc, clamp(c1_0, kind, alpha, beta))
+        vstore(c, c0 + 1 * ldc, activate_cheap(c1_0, kind, alpha, beta))
         if has_res:
             c1_1 = vadd(c1_1, vload(rf, c0 + 1 * ldc + 1 * n, w))
-        vstore(c, c0 + 1 * ldc + 1 * n, clamp(c1_1, kind, alpha, beta))
+        vstore(c, c0 + 1 * ldc + 1 * n, activate_cheap(c1_1, kind, alpha, beta))
         if has_res:
             c1_2 = vadd(c1_2, vload(rf, c0 + 1 * ldc + 2 * n, w))
-        vstore(c, c0 + 1 * ldc + 2 * n, clamp(c1_2, kind, alpha, beta))
+        vstore(c, c0 + 1 * ldc + 2 * n, activate_cheap(c1_2, kind, alpha, beta))
         if has_res:
             c1_3 = vadd(c1_3, vload(rf, c0 + 1 * ldc + 3 * n, w))
-        vstore(c, c0 + 1 * ldc + 3 * n, clamp(c1_3, kind, alpha, beta))
+        vstore(c, c0 + 1 * ldc + 3 * n, activate_cheap(c1_3, kind, alpha, beta))
     if mvalid > 2:
         if has_res:
             c2_0 = vadd(c2_0, vload(rf, c0 + 2 * ldc, w))
-        vstore(c, c0 + 2 * ldc, clamp(c2_0, kind, alpha, beta))
+        vstore(c, c0 + 2 * ldc, activate_cheap(c2_0, kind, alpha, beta))
         if has_res:
             c2_1 = vadd(c2_1, vload(rf, c0 + 2 * ldc + 1 * n, w))
-        vstore(c, c0 + 2 * ldc + 1 * n, clamp(c2_1, kind, alpha, beta))
+        vstore(c, c0 + 2 * ldc + 1 * n, activate_cheap(c2_1, kind, alpha, beta))
         if has_res:
             c2_2 = vadd(c2_2, vload(rf, c0 + 2 * ldc + 2 * n, w))
-        vstore(c, c0 + 2 * ldc + 2 * n, clamp(c2_2, kind, alpha, beta))
+        vstore(c, c0 + 2 * ldc + 2 * n, activate_cheap(c2_2, kind, alpha, beta))
         if has_res:
             c2_3 = vadd(c2_3, vload(rf, c0 + 2 * ldc + 3 * n, w))
-        vstore(c, c0 + 2 * ldc + 3 * n, clamp(c2_3, kind, alpha, beta))
+        vstore(c, c0 + 2 * ldc + 3 * n, activate_cheap(c2_3, kind, alpha, beta))
     if mvalid > 3:
         if has_res:
             c3_0 = vadd(c3_0, vload(rf, c0 + 3 * ldc, w))
-        vstore(c, c0 + 3 * ldc, clamp(c3_0, kind, alpha, beta))
+        vstore(c, c0 + 3 * ldc, activate_cheap(c3_0, kind, alpha, beta))
         if has_res:
             c3_1 = vadd(c3_1, vload(rf, c0 + 3 * ldc + 1 * n, w))
-        vstore(c, c0 + 3 * ldc + 1 * n, clamp(c3_1, kind, alpha, beta))
+        vstore(c, c0 + 3 * ldc + 1 * n, activate_cheap(c3_1, kind, alpha, beta))
         if has_res:
             c3_2 = vadd(c3_2, vload(rf, c0 + 3 * ldc + 2 * n, w))
-        vstore(c, c0 + 3 * ldc + 2 * n, clamp(c3_2, kind, alpha, beta))
+        vstore(c, c0 + 3 * ldc + 2 * n, activate_cheap(c3_2, kind, alpha, beta))
         if has_res:
             c3_3 = vadd(c3_3, vload(rf, c0 + 3 * ldc + 3 * n, w))
-        vstore(c, c0 + 3 * ldc + 3 * n, clamp(c3_3, kind, alpha, beta))
+        vstore(c, c0 + 3 * ldc + 3 * n, activate_cheap(c3_3, kind, alpha, beta))
     if mvalid > 4:
         if has_res:
             c4_0 = vadd(c4_0, vload(rf, c0 + 4 * ldc, w))
-        vstore(c, c0 + 4 * ldc, clamp(c4_0, kind, alpha, beta))
+        vstore(c, c0 + 4 * ldc, activate_cheap(c4_0, kind, alpha, beta))
         if has_res:
             c4_1 = vadd(c4_1, vload(rf, c0 + 4 * ldc + 1 * n, w))
-        vstore(c, c0 + 4 * ldc + 1 * n, clamp(c4_1, kind, alpha, beta))
+        vstore(c, c0 + 4 * ldc + 1 * n, activate_cheap(c4_1, kind, alpha, beta))
         if has_res:
             c4_2 = vadd(c4_2, vload(rf, c0 + 4 * ldc + 2 * n, w))
-        vstore(c, c0 + 4 * ldc + 2 * n, clamp(c4_2, kind, alpha, beta))
+        vstore(c, c0 + 4 * ldc + 2 * n, activate_cheap(c4_2, kind, alpha, beta))
         if has_res:
             c4_3 = vadd(c4_3, vload(rf, c0 + 4 * ldc + 3 * n, w))
-        vstore(c, c0 + 4 * ldc + 3 * n, clamp(c4_3, kind, alpha, beta))
+        vstore(c, c0 + 4 * ldc + 3 * n, activate_cheap(c4_3, kind, alpha, beta))
     if mvalid > 5:
         if has_res:
             c5_0 = vadd(c5_0, vload(rf, c0 + 5 * ldc, w))
-        vstore(c, c0 + 5 * ldc, clamp(c5_0, kind, alpha, beta))
+        vstore(c, c0 + 5 * ldc, activate_cheap(c5_0, kind, alpha, beta))
         if has_res:
             c5_1 = vadd(c5_1, vload(rf, c0 + 5 * ldc + 1 * n, w))
-        vstore(c, c0 + 5 * ldc + 1 * n, clamp(c5_1, kind, alpha, beta))
+        vstore(c, c0 + 5 * ldc + 1 * n, activate_cheap(c5_1, kind, alpha, beta))
         if has_res:
             c5_2 = vadd(c5_2, vload(rf, c0 + 5 * ldc + 2 * n, w))
-        vstore(c, c0 + 5 * ldc + 2 * n, clamp(c5_2, kind, alpha, beta))
+        vstore(c, c0 + 5 * ldc + 2 * n, activate_cheap(c5_2, kind, alpha, beta))
         if has_res:
             c5_3 = vadd(c5_3, vload(rf, c0 + 5 * ldc + 3 * n, w))
-        vstore(c, c0 + 5 * ldc + 3 * n, clamp(c5_3, kind, alpha, beta))
-    if kind > CLIP:  # the other activations over the stored tile: inlined per accumulator, 2x compile time
+        vstore(c, c0 + 5 * ldc + 3 * n, activate_cheap(c5_3, kind, alpha, beta))
+    if kind > CHEAP:  # the exp-based activations over the stored tile: inlined, 2x compile time
         activate_block(c, c0, ldc, min(mvalid, 6), 4 * n, kind, alpha, beta, w)
 
 
@@ -294,64 +294,64 @@ def _g6x3(ap, a0, b, b0, ldb, c, c0, ldc, kk, bias, m0, mvalid, rf, has_res, kin
         bi += ldb
     if has_res:
         c0_0 = vadd(c0_0, vload(rf, c0, w))
-    vstore(c, c0, clamp(c0_0, kind, alpha, beta))
+    vstore(c, c0, activate_cheap(c0_0, kind, alpha, beta))
     if has_res:
         c0_1 = vadd(c0_1, vload(rf, c0 + 1 * n, w))
-    vstore(c, c0 + 1 * n, clamp(c0_1, kind, alpha, beta))
+    vstore(c, c0 + 1 * n, activate_cheap(c0_1, kind, alpha, beta))
     if has_res:
         c0_2 = vadd(c0_2, vload(rf, c0 + 2 * n, w))
-    vstore(c, c0 + 2 * n, clamp(c0_2, kind, alpha, beta))
+    vstore(c, c0 + 2 * n, activate_cheap(c0_2, kind, alpha, beta))
     if mvalid > 1:
         if has_res:
             c1_0 = vadd(c1_0, vload(rf, c0 + 1 * ldc, w))
-        vstore(c, c0 + 1 * ldc, clamp(c1_0, kind, alpha, beta))
+        vstore(c, c0 + 1 * ldc, activate_cheap(c1_0, kind, alpha, beta))
         if has_res:
             c1_1 = vadd(c1_1, vload(rf, c0 + 1 * ldc + 1 * n, w))
-        vstore(c, c0 + 1 * ldc + 1 * n, clamp(c1_1, kind, alpha, beta))
+        vstore(c, c0 + 1 * ldc + 1 * n, activate_cheap(c1_1, kind, alpha, beta))
         if has_res:
             c1_2 = vadd(c1_2, vload(rf, c0 + 1 * ldc + 2 * n, w))
-        vstore(c, c0 + 1 * ldc + 2 * n, clamp(c1_2, kind, alpha, beta))
+        vstore(c, c0 + 1 * ldc + 2 * n, activate_cheap(c1_2, kind, alpha, beta))
     if mvalid > 2:
         if has_res:
             c2_0 = vadd(c2_0, vload(rf, c0 + 2 * ldc, w))
-        vstore(c, c0 + 2 * ldc, clamp(c2_0, kind, alpha, beta))
+        vstore(c, c0 + 2 * ldc, activate_cheap(c2_0, kind, alpha, beta))
         if has_res:
             c2_1 = vadd(c2_1, vload(rf, c0 + 2 * ldc + 1 * n, w))
-        vstore(c, c0 + 2 * ldc + 1 * n, clamp(c2_1, kind, alpha, beta))
+        vstore(c, c0 + 2 * ldc + 1 * n, activate_cheap(c2_1, kind, alpha, beta))
         if has_res:
             c2_2 = vadd(c2_2, vload(rf, c0 + 2 * ldc + 2 * n, w))
-        vstore(c, c0 + 2 * ldc + 2 * n, clamp(c2_2, kind, alpha, beta))
+        vstore(c, c0 + 2 * ldc + 2 * n, activate_cheap(c2_2, kind, alpha, beta))
     if mvalid > 3:
         if has_res:
             c3_0 = vadd(c3_0, vload(rf, c0 + 3 * ldc, w))
-        vstore(c, c0 + 3 * ldc, clamp(c3_0, kind, alpha, beta))
+        vstore(c, c0 + 3 * ldc, activate_cheap(c3_0, kind, alpha, beta))
         if has_res:
             c3_1 = vadd(c3_1, vload(rf, c0 + 3 * ldc + 1 * n, w))
-        vstore(c, c0 + 3 * ldc + 1 * n, clamp(c3_1, kind, alpha, beta))
+        vstore(c, c0 + 3 * ldc + 1 * n, activate_cheap(c3_1, kind, alpha, beta))
         if has_res:
             c3_2 = vadd(c3_2, vload(rf, c0 + 3 * ldc + 2 * n, w))
-        vstore(c, c0 + 3 * ldc + 2 * n, clamp(c3_2, kind, alpha, beta))
+        vstore(c, c0 + 3 * ldc + 2 * n, activate_cheap(c3_2, kind, alpha, beta))
     if mvalid > 4:
         if has_res:
             c4_0 = vadd(c4_0, vload(rf, c0 + 4 * ldc, w))
-        vstore(c, c0 + 4 * ldc, clamp(c4_0, kind, alpha, beta))
+        vstore(c, c0 + 4 * ldc, activate_cheap(c4_0, kind, alpha, beta))
         if has_res:
             c4_1 = vadd(c4_1, vload(rf, c0 + 4 * ldc + 1 * n, w))
-        vstore(c, c0 + 4 * ldc + 1 * n, clamp(c4_1, kind, alpha, beta))
+        vstore(c, c0 + 4 * ldc + 1 * n, activate_cheap(c4_1, kind, alpha, beta))
         if has_res:
             c4_2 = vadd(c4_2, vload(rf, c0 + 4 * ldc + 2 * n, w))
-        vstore(c, c0 + 4 * ldc + 2 * n, clamp(c4_2, kind, alpha, beta))
+        vstore(c, c0 + 4 * ldc + 2 * n, activate_cheap(c4_2, kind, alpha, beta))
     if mvalid > 5:
         if has_res:
             c5_0 = vadd(c5_0, vload(rf, c0 + 5 * ldc, w))
-        vstore(c, c0 + 5 * ldc, clamp(c5_0, kind, alpha, beta))
+        vstore(c, c0 + 5 * ldc, activate_cheap(c5_0, kind, alpha, beta))
         if has_res:
             c5_1 = vadd(c5_1, vload(rf, c0 + 5 * ldc + 1 * n, w))
-        vstore(c, c0 + 5 * ldc + 1 * n, clamp(c5_1, kind, alpha, beta))
+        vstore(c, c0 + 5 * ldc + 1 * n, activate_cheap(c5_1, kind, alpha, beta))
         if has_res:
             c5_2 = vadd(c5_2, vload(rf, c0 + 5 * ldc + 2 * n, w))
-        vstore(c, c0 + 5 * ldc + 2 * n, clamp(c5_2, kind, alpha, beta))
-    if kind > CLIP:  # the other activations over the stored tile: inlined per accumulator, 2x compile time
+        vstore(c, c0 + 5 * ldc + 2 * n, activate_cheap(c5_2, kind, alpha, beta))
+    if kind > CHEAP:  # the exp-based activations over the stored tile: inlined, 2x compile time
         activate_block(c, c0, ldc, min(mvalid, 6), 3 * n, kind, alpha, beta, w)
 
 
@@ -398,46 +398,46 @@ def _g6x2(ap, a0, b, b0, ldb, c, c0, ldc, kk, bias, m0, mvalid, rf, has_res, kin
         bi += ldb
     if has_res:
         c0_0 = vadd(c0_0, vload(rf, c0, w))
-    vstore(c, c0, clamp(c0_0, kind, alpha, beta))
+    vstore(c, c0, activate_cheap(c0_0, kind, alpha, beta))
     if has_res:
         c0_1 = vadd(c0_1, vload(rf, c0 + 1 * n, w))
-    vstore(c, c0 + 1 * n, clamp(c0_1, kind, alpha, beta))
+    vstore(c, c0 + 1 * n, activate_cheap(c0_1, kind, alpha, beta))
     if mvalid > 1:
         if has_res:
             c1_0 = vadd(c1_0, vload(rf, c0 + 1 * ldc, w))
-        vstore(c, c0 + 1 * ldc, clamp(c1_0, kind, alpha, beta))
+        vstore(c, c0 + 1 * ldc, activate_cheap(c1_0, kind, alpha, beta))
         if has_res:
             c1_1 = vadd(c1_1, vload(rf, c0 + 1 * ldc + 1 * n, w))
-        vstore(c, c0 + 1 * ldc + 1 * n, clamp(c1_1, kind, alpha, beta))
+        vstore(c, c0 + 1 * ldc + 1 * n, activate_cheap(c1_1, kind, alpha, beta))
     if mvalid > 2:
         if has_res:
             c2_0 = vadd(c2_0, vload(rf, c0 + 2 * ldc, w))
-        vstore(c, c0 + 2 * ldc, clamp(c2_0, kind, alpha, beta))
+        vstore(c, c0 + 2 * ldc, activate_cheap(c2_0, kind, alpha, beta))
         if has_res:
             c2_1 = vadd(c2_1, vload(rf, c0 + 2 * ldc + 1 * n, w))
-        vstore(c, c0 + 2 * ldc + 1 * n, clamp(c2_1, kind, alpha, beta))
+        vstore(c, c0 + 2 * ldc + 1 * n, activate_cheap(c2_1, kind, alpha, beta))
     if mvalid > 3:
         if has_res:
             c3_0 = vadd(c3_0, vload(rf, c0 + 3 * ldc, w))
-        vstore(c, c0 + 3 * ldc, clamp(c3_0, kind, alpha, beta))
+        vstore(c, c0 + 3 * ldc, activate_cheap(c3_0, kind, alpha, beta))
         if has_res:
             c3_1 = vadd(c3_1, vload(rf, c0 + 3 * ldc + 1 * n, w))
-        vstore(c, c0 + 3 * ldc + 1 * n, clamp(c3_1, kind, alpha, beta))
+        vstore(c, c0 + 3 * ldc + 1 * n, activate_cheap(c3_1, kind, alpha, beta))
     if mvalid > 4:
         if has_res:
             c4_0 = vadd(c4_0, vload(rf, c0 + 4 * ldc, w))
-        vstore(c, c0 + 4 * ldc, clamp(c4_0, kind, alpha, beta))
+        vstore(c, c0 + 4 * ldc, activate_cheap(c4_0, kind, alpha, beta))
         if has_res:
             c4_1 = vadd(c4_1, vload(rf, c0 + 4 * ldc + 1 * n, w))
-        vstore(c, c0 + 4 * ldc + 1 * n, clamp(c4_1, kind, alpha, beta))
+        vstore(c, c0 + 4 * ldc + 1 * n, activate_cheap(c4_1, kind, alpha, beta))
     if mvalid > 5:
         if has_res:
             c5_0 = vadd(c5_0, vload(rf, c0 + 5 * ldc, w))
-        vstore(c, c0 + 5 * ldc, clamp(c5_0, kind, alpha, beta))
+        vstore(c, c0 + 5 * ldc, activate_cheap(c5_0, kind, alpha, beta))
         if has_res:
             c5_1 = vadd(c5_1, vload(rf, c0 + 5 * ldc + 1 * n, w))
-        vstore(c, c0 + 5 * ldc + 1 * n, clamp(c5_1, kind, alpha, beta))
-    if kind > CLIP:  # the other activations over the stored tile: inlined per accumulator, 2x compile time
+        vstore(c, c0 + 5 * ldc + 1 * n, activate_cheap(c5_1, kind, alpha, beta))
+    if kind > CHEAP:  # the exp-based activations over the stored tile: inlined, 2x compile time
         activate_block(c, c0, ldc, min(mvalid, 6), 2 * n, kind, alpha, beta, w)
 
 
@@ -471,28 +471,28 @@ def _g6x1(ap, a0, b, b0, ldb, c, c0, ldc, kk, bias, m0, mvalid, rf, has_res, kin
         bi += ldb
     if has_res:
         c0_0 = vadd(c0_0, vload(rf, c0, w))
-    vstore(c, c0, clamp(c0_0, kind, alpha, beta))
+    vstore(c, c0, activate_cheap(c0_0, kind, alpha, beta))
     if mvalid > 1:
         if has_res:
             c1_0 = vadd(c1_0, vload(rf, c0 + 1 * ldc, w))
-        vstore(c, c0 + 1 * ldc, clamp(c1_0, kind, alpha, beta))
+        vstore(c, c0 + 1 * ldc, activate_cheap(c1_0, kind, alpha, beta))
     if mvalid > 2:
         if has_res:
             c2_0 = vadd(c2_0, vload(rf, c0 + 2 * ldc, w))
-        vstore(c, c0 + 2 * ldc, clamp(c2_0, kind, alpha, beta))
+        vstore(c, c0 + 2 * ldc, activate_cheap(c2_0, kind, alpha, beta))
     if mvalid > 3:
         if has_res:
             c3_0 = vadd(c3_0, vload(rf, c0 + 3 * ldc, w))
-        vstore(c, c0 + 3 * ldc, clamp(c3_0, kind, alpha, beta))
+        vstore(c, c0 + 3 * ldc, activate_cheap(c3_0, kind, alpha, beta))
     if mvalid > 4:
         if has_res:
             c4_0 = vadd(c4_0, vload(rf, c0 + 4 * ldc, w))
-        vstore(c, c0 + 4 * ldc, clamp(c4_0, kind, alpha, beta))
+        vstore(c, c0 + 4 * ldc, activate_cheap(c4_0, kind, alpha, beta))
     if mvalid > 5:
         if has_res:
             c5_0 = vadd(c5_0, vload(rf, c0 + 5 * ldc, w))
-        vstore(c, c0 + 5 * ldc, clamp(c5_0, kind, alpha, beta))
-    if kind > CLIP:  # the other activations over the stored tile: inlined per accumulator, 2x compile time
+        vstore(c, c0 + 5 * ldc, activate_cheap(c5_0, kind, alpha, beta))
+    if kind > CHEAP:  # the exp-based activations over the stored tile: inlined, 2x compile time
         activate_block(c, c0, ldc, min(mvalid, 6), 1 * n, kind, alpha, beta, w)
 
 
@@ -520,17 +520,17 @@ def _g1x4(ap, a0, b, b0, ldb, c, c0, ldc, kk, bias, m0, mvalid, rf, has_res, kin
         bi += ldb
     if has_res:
         c0_0 = vadd(c0_0, vload(rf, c0, w))
-    vstore(c, c0, clamp(c0_0, kind, alpha, beta))
+    vstore(c, c0, activate_cheap(c0_0, kind, alpha, beta))
     if has_res:
         c0_1 = vadd(c0_1, vload(rf, c0 + 1 * n, w))
-    vstore(c, c0 + 1 * n, clamp(c0_1, kind, alpha, beta))
+    vstore(c, c0 + 1 * n, activate_cheap(c0_1, kind, alpha, beta))
     if has_res:
         c0_2 = vadd(c0_2, vload(rf, c0 + 2 * n, w))
-    vstore(c, c0 + 2 * n, clamp(c0_2, kind, alpha, beta))
+    vstore(c, c0 + 2 * n, activate_cheap(c0_2, kind, alpha, beta))
     if has_res:
         c0_3 = vadd(c0_3, vload(rf, c0 + 3 * n, w))
-    vstore(c, c0 + 3 * n, clamp(c0_3, kind, alpha, beta))
-    if kind > CLIP:  # the other activations over the stored tile: inlined per accumulator, 2x compile time
+    vstore(c, c0 + 3 * n, activate_cheap(c0_3, kind, alpha, beta))
+    if kind > CHEAP:  # the exp-based activations over the stored tile: inlined, 2x compile time
         activate_block(c, c0, ldc, min(mvalid, 1), 4 * n, kind, alpha, beta, w)
 
 
@@ -555,14 +555,14 @@ def _g1x3(ap, a0, b, b0, ldb, c, c0, ldc, kk, bias, m0, mvalid, rf, has_res, kin
         bi += ldb
     if has_res:
         c0_0 = vadd(c0_0, vload(rf, c0, w))
-    vstore(c, c0, clamp(c0_0, kind, alpha, beta))
+    vstore(c, c0, activate_cheap(c0_0, kind, alpha, beta))
     if has_res:
         c0_1 = vadd(c0_1, vload(rf, c0 + 1 * n, w))
-    vstore(c, c0 + 1 * n, clamp(c0_1, kind, alpha, beta))
+    vstore(c, c0 + 1 * n, activate_cheap(c0_1, kind, alpha, beta))
     if has_res:
         c0_2 = vadd(c0_2, vload(rf, c0 + 2 * n, w))
-    vstore(c, c0 + 2 * n, clamp(c0_2, kind, alpha, beta))
-    if kind > CLIP:  # the other activations over the stored tile: inlined per accumulator, 2x compile time
+    vstore(c, c0 + 2 * n, activate_cheap(c0_2, kind, alpha, beta))
+    if kind > CHEAP:  # the exp-based activations over the stored tile: inlined, 2x compile time
         activate_block(c, c0, ldc, min(mvalid, 1), 3 * n, kind, alpha, beta, w)
 
 
@@ -584,11 +584,11 @@ def _g1x2(ap, a0, b, b0, ldb, c, c0, ldc, kk, bias, m0, mvalid, rf, has_res, kin
         bi += ldb
     if has_res:
         c0_0 = vadd(c0_0, vload(rf, c0, w))
-    vstore(c, c0, clamp(c0_0, kind, alpha, beta))
+    vstore(c, c0, activate_cheap(c0_0, kind, alpha, beta))
     if has_res:
         c0_1 = vadd(c0_1, vload(rf, c0 + 1 * n, w))
-    vstore(c, c0 + 1 * n, clamp(c0_1, kind, alpha, beta))
-    if kind > CLIP:  # the other activations over the stored tile: inlined per accumulator, 2x compile time
+    vstore(c, c0 + 1 * n, activate_cheap(c0_1, kind, alpha, beta))
+    if kind > CHEAP:  # the exp-based activations over the stored tile: inlined, 2x compile time
         activate_block(c, c0, ldc, min(mvalid, 1), 2 * n, kind, alpha, beta, w)
 
 
@@ -607,8 +607,8 @@ def _g1x1(ap, a0, b, b0, ldb, c, c0, ldc, kk, bias, m0, mvalid, rf, has_res, kin
         bi += ldb
     if has_res:
         c0_0 = vadd(c0_0, vload(rf, c0, w))
-    vstore(c, c0, clamp(c0_0, kind, alpha, beta))
-    if kind > CLIP:  # the other activations over the stored tile: inlined per accumulator, 2x compile time
+    vstore(c, c0, activate_cheap(c0_0, kind, alpha, beta))
+    if kind > CHEAP:  # the exp-based activations over the stored tile: inlined, 2x compile time
         activate_block(c, c0, ldc, min(mvalid, 1), 1 * n, kind, alpha, beta, w)
 # ---- end of generated code ----
 

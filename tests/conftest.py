@@ -18,6 +18,7 @@ if os.environ.get("CI"):
 # Measured cold on two AVX2 cores: 1924 s in one process; 1237 s on two workers in the natural order (the
 # rerun last, both workers compiling the same kernels at once early on); 1165 s in this order (the rerun
 # occupies one worker for the whole run with its own width's kernels, the other runs the rest).
+# Since the exp-based activations left the register tiles (kernels/numba/epilogue.py): 815 s cold, 2026-11-25.
 LONG_FILES = ("tests/test_portable_width.py", "tests/kernels/test_conv_depthwise.py",
               "tests/kernels/test_conv_nchwc.py", "tests/kernels/test_conv_stem.py")
 

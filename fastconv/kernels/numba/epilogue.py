@@ -113,7 +113,7 @@ def emit_epilogue(a, accs, offs, rows, stride, count, base, ind):
     """Source of a register tile's epilogue (for the generated micro-kernels): residual add and Relu / Clip on
     the accumulators `accs`, their stores at `offs`, then any other activation over the stored block (`rows`
     rows of `count` floats, `stride` apart, from `base`; L1-hot) by `activate_block`. Inlining every
-    activation into every tile quadrupled the stem's compile time and doubled the NCHWc conv's (the exp-based
+    activation into every tile quadrupled the stem's compile time and the NCHWc conv's (116 -> 26 s; the exp-based
     ones expand to ~40 instructions per accumulator; measured in docs/KERNELS.md)."""
     a(f"{ind}if has_res:")
     for acc, off in zip(accs, offs):
@@ -154,10 +154,6 @@ def activate_cheap(v, kind, alpha, beta):
     or activate_rows). Used by the GEMM and depthwise tiles, whose reductions are short (pointwise convs, 9
     taps), so a second pass over the output costs relatively more; the dense conv tiles keep only Relu / Clip
     (emit_epilogue): their reductions are long and they are many (docs/KERNELS.md, fused epilogue)."""
-    if kind == RELU:
-        return vmax(v, vbroadcast(0.0, v))
-    if kind == CLIP:
-        return vmin(vmax(v, vbroadcast(alpha, v)), vbroadcast(beta, v))
     if kind <= CHEAP:
         return activate(v, kind, alpha, beta)
     return v

@@ -101,11 +101,14 @@ def _cfg(n, c, m, h, wd, k, s, d, p0, p1):
                       (0, p1, p1), 2)
 
 
+@pytest.mark.parametrize("registers", ["16", "32"])
 @pytest.mark.parametrize("mode", ["nchw", "nchwc"])
 @pytest.mark.parametrize("width", [8, 16])
-def test_stems_with_every_epilogue(mode, width):
+def test_stems_with_every_epilogue(mode, width, registers, monkeypatch):
     """Each fused epilogue vs the un-fused output + float64 epilogue; the un-fused output vs the general
-    kernel. "nchw" goes through the registry (the registered kernel), "nchwc" through make_runner."""
+    kernel. "nchw" goes through the registry (the registered kernel), "nchwc" through make_runner. Both tile
+    sets (TILES / PVECS for 16 and 32 vector registers) on any host."""
+    monkeypatch.setenv("FASTCONV_VECTOR_REGISTERS", registers)
     kernel = next(k for k in kernels_for("Conv") if k.name == NCHW)
     general = next(k for k in kernels_for("Conv") if k.name.startswith("conv_im2col"))
     plat = Platform.detect(2, simd_width=width)
@@ -143,6 +146,28 @@ def test_registered_supports_and_chosen_for_rgb_stems():
     assert not ks.supports(dataclasses.replace(cfg, in_channels=5))
 
 
+@pytest.mark.parametrize("regs", [16, 32])
+def test_tiles_fit_their_register_file(regs):
+    """NCHWc tiles: B*T accumulators + B weight vectors + 1 broadcast; NCHW tiles: 4*V accumulators + V input
+    vectors + 1 broadcast weight; both within the register file they are chosen for."""
+    assert all(nb * t + nb + 1 <= regs for nb, t in ks.TILES[regs].items())
+    v = ks.PVECS[regs]
+    assert 4 * v + v + 1 <= regs
+    assert all(t <= v for t, _ in ks.PTAILS[regs].values())
+
+
+def test_runner_tiles_follow_the_platform(monkeypatch):
+    """The 16- and 32-register tiles give the same results (the runner asks the platform for the budget)."""
+    cfg = _cfg(1, 3, 40, 30, 61, 7, 2, 1, 3, 3)
+    w, b, x = rand(40, 3, 7, 7, seed=1), rand(40, seed=2), rand(1, 3, 30, 61, seed=3)
+    for mode in ("nchw", "nchwc"):
+        outs = []
+        for regs in ("16", "32"):
+            monkeypatch.setenv("FASTCONV_VECTOR_REGISTERS", regs)
+            outs.append(ks.make_runner(cfg, 8, w, b, mode=mode)(x)[0])
+        np.testing.assert_allclose(outs[0], outs[1], rtol=1e-5, atol=1e-6)
+
+
 def test_generated_section_is_current():
     gen = generated_section(ks.__file__)
     assert gen == ks.emit_tiles(), "rerun `python -m fastconv.kernels.numba.conv_stem`"
@@ -169,24 +194,29 @@ def _hottest_block(asm):
     return max(loops, key=lambda b: sum("vfmadd" in ln for ln in b))
 
 
-@pytest.mark.parametrize("tile,fmas", [("_p4x5", 20), ("_s4x6", 24)])
-def test_tile_assembly_full_width_fma_no_spills(tile, fmas):
+# the 32-register tiles at W = 16 on AVX-512 hosts; the 16-register ones at W = 8 on AVX2 (or AVX-512) hosts
+@pytest.mark.parametrize("tile,fmas,width", [("_p4x5", 20, 16), ("_s4x6", 24, 16), ("_p4x3", 12, 8),
+                                             ("_s4x2", 8, 8), ("_s3x4", 12, 8), ("_s2x6", 12, 8), ("_s1x8", 8, 8)])
+def test_tile_assembly_full_width_fma_no_spills(tile, fmas, width):
     from llvmlite import binding as llvm
 
     feats = {f for f, on in llvm.get_host_cpu_features().items() if on}
-    if platform.machine().lower() not in ("x86_64", "amd64") or "avx512f" not in feats:
-        pytest.skip("assembly expectations are written for AVX-512 hosts")
-    from fastconv.kernels.numba.simd import W16
+    need = "avx512f" if width == 16 else "avx2"
+    if platform.machine().lower() not in ("x86_64", "amd64") or need not in feats:
+        pytest.skip(f"assembly expectations are written for {need} hosts")
+    from fastconv.kernels.numba.simd import width_token
 
     fn = njit(getattr(ks, tile).py_func)  # fresh dispatcher: a cache-loaded one keeps no assembly
     f = np.zeros(1 << 16, np.float32)
     xoff = np.arange(27, dtype=np.int64) * 7
     # _p4x5(xf, wf, bf, of, xoff, x0, m_lo, m_hi, o0, ocs, ...) / _s4x6(xf, wf, bf, of, xoff, x0, cnt, w0, b0, o0, obs, ...)
     geo = (0, 0, 4, 0, 4096) if tile.startswith("_p") else (0, 1, 0, 0, 0, 4096)
-    fn(f, f, f, np.zeros(1 << 16, np.float32), xoff, *geo, f, True, 1, np.float32(0), np.float32(0), W16)
+    fn(f, f, f, np.zeros(1 << 16, np.float32), xoff, *geo, f, True, 1, np.float32(0), np.float32(0),
+       width_token(width))
     loop = _hottest_block(fn.inspect_asm(fn.signatures[0]))
     got = [ln for ln in loop if re.search(r"\bvfmadd\d{3}ps\b", ln)]
     assert len(got) >= fmas, "\n".join(loop)
-    assert all(re.search(r"%zmm\d+\s*$", ln) for ln in got), "\n".join(got)
+    reg = "zmm" if width == 16 else "ymm"
+    assert all(re.search(rf"%{reg}\d+\s*$", ln) for ln in got), "\n".join(got)
     # %rbp is a general register here (no frame pointer): only %rsp-relative operands are stack traffic
     assert not [ln for ln in loop if re.search(r"\(%rsp\)", ln)], "spills:\n" + "\n".join(loop)

@@ -26,6 +26,13 @@ Epilogue: bias starts the accumulators, then + residual, Relu / Clip in register
 other activations run over the tile's just-stored block (L1) by `activate_block` (epilogue.py): inlining every
 activation into every tile made each tile compile in 2.7 s instead of 0.5 s (x 20 tiles x 2 widths).
 
+16 vector registers (AVX2, `narrow`): 4 x 6 and 4 x 5 tiles (24 / 20 accumulators) spill there, so rows use
+the tiles of TILES[16] / PVECS[16] (test_conv_stem reads their assembly). Measured 2026-11-25 on a 2-core AMD
+EPYC with AVX2 (W = 8), ratio to onnxruntime interleaved, NCHWc output, 1 / 2 threads, spilling tiles ->
+16-register tiles: 7x7 ResNet stem 1.83 / 1.88 -> 1.01 / 0.91; SqueezeNet 3x3 1.66 / 1.63 -> 0.80 / 0.69;
+3x224 -> 32 k3 1.20 / 1.48 -> 0.84 / 0.76; 3x640 -> 16 k3 0.94 / 0.97 -> 0.58 / 0.51. (The NCHW kernel gains
+as much on one thread but scales poorly to two: 7x7 0.98 / 1.59.)
+
 Measured (2-core AMD EPYC Zen 5, AVX-512, W = 16, 2026-11-24; fastconv session vs onnxruntime, interleaved,
 median of 40-60 runs; ms fastconv / ms onnxruntime = ratio. onnxruntime's 2-thread times vary between runs on
 this shared VM, 0.54-0.95 ms on the 7x7 stem: against its best, 0.54 ms, the 2-thread ratio there is 0.95):
@@ -89,15 +96,20 @@ from fastconv.kernels.numba.simd import (
     vzero,
     width_token,
 )
+from fastconv.platform import Platform
 
 MAX_CHANNELS = 4
-# NCHWc-output tiles: (blocks of W output channels: output pixels) per register tile, B*T accumulators + B weight
-# vectors + one broadcast within 32 vector registers. A row ends with one tile overlapping the previous one.
-TILES = {4: 6, 3: 8, 2: 12, 1: 24}
-# NCHW-output tiles: PCHANNELS output channels x PVECS vectors of W consecutive output pixels (4 x 5: 20
-# accumulators + 5 input vectors + the weight broadcasts); channels past a multiple of 4 go one at a time.
+# NCHWc-output tiles per register file (32 vectors: AVX-512, NEON; 16: AVX2): blocks of W output channels ->
+# output pixels per register tile, B*T accumulators + B weight vectors + one broadcast within the registers. A
+# row ends with one tile overlapping the previous one.
+TILES = {32: {4: 6, 3: 8, 2: 12, 1: 24}, 16: {4: 2, 3: 4, 2: 6, 1: 8}}
+# NCHW-output tiles: PCHANNELS output channels x up to PVECS[registers] vectors of W consecutive output pixels
+# (4 x 5: 20 accumulators + 5 input vectors + the weight broadcast; 4 x 3 in 16 registers); channels past a
+# multiple of 4 go one at a time.
 PCHANNELS = (4, 1)
-PVECS = (5, 4, 3, 2, 1)
+PVECS = {32: 5, 16: 3}
+# a row's last two tiles (vectors) where the full tiles would leave 1 or 2 vectors (short tiles run below peak)
+PTAILS = {32: {1: (3, 3), 2: (4, 3)}, 16: {1: (2, 2)}}
 _F32 = ir.FloatType()
 
 _EPI = "rf, has_res, kind, alpha, beta, w"
@@ -138,13 +150,13 @@ def emit_tile(nb, t):
     return "\n".join(L) + "\n"
 
 
-def emit_row(nb):
-    """Source of `_row{nb}`: one NCHWc output row of nb channel blocks."""
-    t = TILES[nb]
+def emit_row(nb, regs):
+    """Source of `_row{nb}_r{regs}`: one NCHWc output row of nb channel blocks in tiles for `regs` registers."""
+    t = TILES[regs][nb]
     L = []
     a = L.append
     a("@njit(cache=True, nogil=True)")
-    a(f"def _row{nb}(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, {_EPI}):")
+    a(f"def _row{nb}_r{regs}(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, {_EPI}):")
     a(f'    """Output pixels 0..ow-1 of one row, {nb} block(s) (pixel ox at strip offset ox, at o0 + ox*W); the last '
       f'tile\n    overlaps the one before (when ow >= {t})."""')
     a("    n = lanes(w)")
@@ -192,11 +204,14 @@ def emit_ptile(r, v):
     return "\n".join(L) + "\n"
 
 
-def emit_prow(r):
-    """Source of `_prow{r}`: one NCHW output row of r channels, split into tiles of 5 vectors with a tail of 3 or
-    4 (5+1 -> 3+3, 5+2 -> 4+3: short tiles run below peak); the last tile ends at the row's end, overlapping the
-    one before when ow is not a multiple of W (rows of up to 5 partial vectors: two tiles of about half). Every tile call is a static call site: a call through a
-    run-time tile width measured 40% slower (LLVM merges the inlined tiles)."""
+def emit_prow(r, regs):
+    """Source of `_prow{r}_r{regs}`: one NCHW output row of r channels, split into tiles of V = PVECS[regs]
+    vectors with the tails of PTAILS (5+1 -> 3+3, 5+2 -> 4+3; 3+1 -> 2+2: short tiles run below peak); the last
+    tile ends at the row's end, overlapping the one before when ow is not a multiple of W (rows of up to V
+    partial vectors: two tiles of about half). Every tile call is a static call site: a call through a run-time
+    tile width measured 40% slower (LLVM merges the inlined tiles)."""
+    vmax, tails = PVECS[regs], PTAILS[regs]
+    (second,) = {b for _, b in tails.values()}
     L = []
     a = L.append
 
@@ -205,51 +220,58 @@ def emit_prow(r):
 
     def by_width(var, x, indent, widths):
         """if/elif on var over widths (the last one the else), calling the tile of that width."""
+        if len(widths) == 1:
+            call(widths[0], x, indent)
+            return
         for k, v in enumerate(widths):
             a(f"{' ' * indent}{'if' if k == 0 else 'elif' if k < len(widths) - 1 else 'else'}"
               f"{f' {var} == {v}' if k < len(widths) - 1 else ''}:")
             call(v, x, indent + 4)
 
     a("@njit(cache=True, nogil=True)")
-    a(f"def _prow{r}(xf, wf, bf, of, xoff, m_lo, m_hi, o0, ocs, ow, {_EPI}):")
+    a(f"def _prow{r}_r{regs}(xf, wf, bf, of, xoff, m_lo, m_hi, o0, ocs, ow, {_EPI}):")
     a(f'    """Output pixels 0..ow-1 (ow >= W) of one row (pixel ox at strip offset ox, at o0 + ox in channel 0),\n'
       f'    channels m_lo..m_hi-1, {r} at a time."""')
     a("    n = lanes(w)")
     a("    nv = (ow + n - 1) // n")
-    a("    if nv <= 5 and nv * n > ow:  # one tile would be wider than the row: two, ceil(nv/2) + floor(nv/2) vectors")
-    for k, (v, first, second) in enumerate(((5, 3, 2), (4, 2, 2), (3, 2, 1), (2, 1, 1))):
-        a(f"        {'if' if k == 0 else 'elif' if k < 3 else 'else'}{f' nv == {v}' if k < 3 else ''}:")
-        call(first, "0", 12)
-        a(f"            x = ow - {second} * n")
-        call(second, "x", 12)
+    a(f"    if nv <= {vmax} and nv * n > ow:  # one tile would be wider than the row: two, ceil(nv/2) + floor(nv/2) "
+      "vectors")
+    shorts = list(range(vmax, 1, -1))
+    for k, v in enumerate(shorts):
+        head = "if" if k == 0 else "elif" if k < len(shorts) - 1 else "else"
+        a(f"        {head}{f' nv == {v}' if k < len(shorts) - 1 else ''}:")
+        call((v + 1) // 2, "0", 12)
+        a(f"            x = ow - {v // 2} * n")
+        call(v // 2, "x", 12)
     a("        return")
-    a("    q, t1, t2 = nv // 5, nv % 5, 0")
-    a("    if q > 0 and t1 == 1:")
-    a("        q, t1, t2 = q - 1, 3, 3")
-    a("    elif q > 0 and t1 == 2:")
-    a("        q, t1, t2 = q - 1, 4, 3")
+    a(f"    q, t1, t2 = nv // {vmax}, nv % {vmax}, 0")
+    for k, (t, (first, sec)) in enumerate(sorted(tails.items())):
+        a(f"    {'if' if k == 0 else 'elif'} q > 0 and t1 == {t}:")
+        a(f"        q, t1, t2 = q - 1, {first}, {sec}")
     a("    ox = 0")
     a("    for k in range(q):")
-    a("        x = ow - 5 * n if t1 == 0 and k == q - 1 else ox")
-    call(5, "x", 8)
-    a("        ox += 5 * n")
+    a(f"        x = ow - {vmax} * n if t1 == 0 and k == q - 1 else ox")
+    call(vmax, "x", 8)
+    a(f"        ox += {vmax} * n")
     a("    if t2 > 0:")
-    by_width("t1", "ox", 8, (4, 3))
-    a("        x = ow - 3 * n")
-    call(3, "x", 8)
+    by_width("t1", "ox", 8, sorted({f for f, _ in tails.values()}, reverse=True))
+    a(f"        x = ow - {second} * n")
+    call(second, "x", 8)
     a("    elif t1 > 0:")
     a("        x = ow - t1 * n")
-    by_width("t1", "x", 8, (4, 3, 2, 1))
+    by_width("t1", "x", 8, list(range(vmax - 1, 0, -1)))
     return "\n".join(L) + "\n"
 
 
 def emit_tiles():
     parts = []
-    for nb in sorted(TILES):
-        parts += [emit_tile(nb, TILES[nb]), emit_tile(nb, 1), emit_row(nb)]
+    for nb in (1, 2, 3, 4):
+        for t in sorted({TILES[regs][nb] for regs in TILES}, reverse=True) + [1]:
+            parts.append(emit_tile(nb, t))
+        parts += [emit_row(nb, regs) for regs in sorted(TILES, reverse=True)]
     for r in PCHANNELS:
-        parts += [emit_ptile(r, v) for v in PVECS]
-        parts.append(emit_prow(r))
+        parts += [emit_ptile(r, v) for v in range(max(PVECS.values()), 0, -1)]
+        parts += [emit_prow(r, regs) for regs in sorted(PVECS, reverse=True)]
     return "\n\n".join(parts)
 
 
@@ -446,6 +468,85 @@ def _s1x24(xf, wf, bf, of, xoff, x0, cnt, w0, b0, o0, obs, rf, has_res, kind, al
 
 
 @njit(cache=True, nogil=True)
+def _s1x8(xf, wf, bf, of, xoff, x0, cnt, w0, b0, o0, obs, rf, has_res, kind, alpha, beta, w):
+    """cnt x 8 output pixels (from strip offset x0, output offset o0) x 1 block(s) of W output channels,
+    NCHWc; fused epilogue."""
+    n = lanes(w)
+    for q in range(cnt):
+        xq = x0 + q * 8
+        oq = o0 + q * 8 * n
+        a0_0 = vload(bf, b0, w)
+        a0_1 = a0_0
+        a0_2 = a0_0
+        a0_3 = a0_0
+        a0_4 = a0_0
+        a0_5 = a0_0
+        a0_6 = a0_0
+        a0_7 = a0_0
+        wi = w0
+        for s in range(xoff.size):
+            xi = xq + xoff[s]
+            v0 = vload(wf, wi, w)
+            x = _bload(xf, xi, w)
+            a0_0 = vfma(x, v0, a0_0)
+            x = _bload(xf, xi + 1, w)
+            a0_1 = vfma(x, v0, a0_1)
+            x = _bload(xf, xi + 2, w)
+            a0_2 = vfma(x, v0, a0_2)
+            x = _bload(xf, xi + 3, w)
+            a0_3 = vfma(x, v0, a0_3)
+            x = _bload(xf, xi + 4, w)
+            a0_4 = vfma(x, v0, a0_4)
+            x = _bload(xf, xi + 5, w)
+            a0_5 = vfma(x, v0, a0_5)
+            x = _bload(xf, xi + 6, w)
+            a0_6 = vfma(x, v0, a0_6)
+            x = _bload(xf, xi + 7, w)
+            a0_7 = vfma(x, v0, a0_7)
+            wi += 1 * n
+        if has_res:
+            a0_0 = vadd(a0_0, vload(rf, oq, w))
+            a0_1 = vadd(a0_1, vload(rf, oq + 1 * n, w))
+            a0_2 = vadd(a0_2, vload(rf, oq + 2 * n, w))
+            a0_3 = vadd(a0_3, vload(rf, oq + 3 * n, w))
+            a0_4 = vadd(a0_4, vload(rf, oq + 4 * n, w))
+            a0_5 = vadd(a0_5, vload(rf, oq + 5 * n, w))
+            a0_6 = vadd(a0_6, vload(rf, oq + 6 * n, w))
+            a0_7 = vadd(a0_7, vload(rf, oq + 7 * n, w))
+        if kind == RELU:
+            z = vzero(w)
+            a0_0 = vmax(a0_0, z)
+            a0_1 = vmax(a0_1, z)
+            a0_2 = vmax(a0_2, z)
+            a0_3 = vmax(a0_3, z)
+            a0_4 = vmax(a0_4, z)
+            a0_5 = vmax(a0_5, z)
+            a0_6 = vmax(a0_6, z)
+            a0_7 = vmax(a0_7, z)
+        elif kind == CLIP:
+            lo = vbroadcast(alpha, w)
+            hi = vbroadcast(beta, w)
+            a0_0 = vmin(vmax(a0_0, lo), hi)
+            a0_1 = vmin(vmax(a0_1, lo), hi)
+            a0_2 = vmin(vmax(a0_2, lo), hi)
+            a0_3 = vmin(vmax(a0_3, lo), hi)
+            a0_4 = vmin(vmax(a0_4, lo), hi)
+            a0_5 = vmin(vmax(a0_5, lo), hi)
+            a0_6 = vmin(vmax(a0_6, lo), hi)
+            a0_7 = vmin(vmax(a0_7, lo), hi)
+        vstore(of, oq, a0_0)
+        vstore(of, oq + 1 * n, a0_1)
+        vstore(of, oq + 2 * n, a0_2)
+        vstore(of, oq + 3 * n, a0_3)
+        vstore(of, oq + 4 * n, a0_4)
+        vstore(of, oq + 5 * n, a0_5)
+        vstore(of, oq + 6 * n, a0_6)
+        vstore(of, oq + 7 * n, a0_7)
+        if kind > CLIP:
+            activate_block(of, oq, obs, 1, 8 * n, kind, alpha, beta, w)
+
+
+@njit(cache=True, nogil=True)
 def _s1x1(xf, wf, bf, of, xoff, x0, cnt, w0, b0, o0, obs, rf, has_res, kind, alpha, beta, w):
     """cnt x 1 output pixels (from strip offset x0, output offset o0) x 1 block(s) of W output channels,
     NCHWc; fused epilogue."""
@@ -476,7 +577,7 @@ def _s1x1(xf, wf, bf, of, xoff, x0, cnt, w0, b0, o0, obs, rf, has_res, kind, alp
 
 
 @njit(cache=True, nogil=True)
-def _row1(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, beta, w):
+def _row1_r32(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, beta, w):
     """Output pixels 0..ow-1 of one row, 1 block(s) (pixel ox at strip offset ox, at o0 + ox*W); the last tile
     overlaps the one before (when ow >= 24)."""
     n = lanes(w)
@@ -485,6 +586,20 @@ def _row1(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, b
     if full * 24 < ow:
         if full > 0:
             _s1x24(xf, wf, bf, of, xoff, ow - 24, 1, w0, b0, o0 + (ow - 24) * n, obs, rf, has_res, kind, alpha, beta, w)
+        else:
+            _s1x1(xf, wf, bf, of, xoff, 0, ow, w0, b0, o0, obs, rf, has_res, kind, alpha, beta, w)
+
+
+@njit(cache=True, nogil=True)
+def _row1_r16(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, beta, w):
+    """Output pixels 0..ow-1 of one row, 1 block(s) (pixel ox at strip offset ox, at o0 + ox*W); the last tile
+    overlaps the one before (when ow >= 8)."""
+    n = lanes(w)
+    full = ow // 8
+    _s1x8(xf, wf, bf, of, xoff, 0, full, w0, b0, o0, obs, rf, has_res, kind, alpha, beta, w)
+    if full * 8 < ow:
+        if full > 0:
+            _s1x8(xf, wf, bf, of, xoff, ow - 8, 1, w0, b0, o0 + (ow - 8) * n, obs, rf, has_res, kind, alpha, beta, w)
         else:
             _s1x1(xf, wf, bf, of, xoff, 0, ow, w0, b0, o0, obs, rf, has_res, kind, alpha, beta, w)
 
@@ -670,6 +785,108 @@ def _s2x12(xf, wf, bf, of, xoff, x0, cnt, w0, b0, o0, obs, rf, has_res, kind, al
 
 
 @njit(cache=True, nogil=True)
+def _s2x6(xf, wf, bf, of, xoff, x0, cnt, w0, b0, o0, obs, rf, has_res, kind, alpha, beta, w):
+    """cnt x 6 output pixels (from strip offset x0, output offset o0) x 2 block(s) of W output channels,
+    NCHWc; fused epilogue."""
+    n = lanes(w)
+    for q in range(cnt):
+        xq = x0 + q * 6
+        oq = o0 + q * 6 * n
+        a0_0 = vload(bf, b0, w)
+        a0_1 = a0_0
+        a0_2 = a0_0
+        a0_3 = a0_0
+        a0_4 = a0_0
+        a0_5 = a0_0
+        a1_0 = vload(bf, b0 + 1 * n, w)
+        a1_1 = a1_0
+        a1_2 = a1_0
+        a1_3 = a1_0
+        a1_4 = a1_0
+        a1_5 = a1_0
+        wi = w0
+        for s in range(xoff.size):
+            xi = xq + xoff[s]
+            v0 = vload(wf, wi, w)
+            v1 = vload(wf, wi + 1 * n, w)
+            x = _bload(xf, xi, w)
+            a0_0 = vfma(x, v0, a0_0)
+            a1_0 = vfma(x, v1, a1_0)
+            x = _bload(xf, xi + 1, w)
+            a0_1 = vfma(x, v0, a0_1)
+            a1_1 = vfma(x, v1, a1_1)
+            x = _bload(xf, xi + 2, w)
+            a0_2 = vfma(x, v0, a0_2)
+            a1_2 = vfma(x, v1, a1_2)
+            x = _bload(xf, xi + 3, w)
+            a0_3 = vfma(x, v0, a0_3)
+            a1_3 = vfma(x, v1, a1_3)
+            x = _bload(xf, xi + 4, w)
+            a0_4 = vfma(x, v0, a0_4)
+            a1_4 = vfma(x, v1, a1_4)
+            x = _bload(xf, xi + 5, w)
+            a0_5 = vfma(x, v0, a0_5)
+            a1_5 = vfma(x, v1, a1_5)
+            wi += 2 * n
+        if has_res:
+            a0_0 = vadd(a0_0, vload(rf, oq, w))
+            a0_1 = vadd(a0_1, vload(rf, oq + 1 * n, w))
+            a0_2 = vadd(a0_2, vload(rf, oq + 2 * n, w))
+            a0_3 = vadd(a0_3, vload(rf, oq + 3 * n, w))
+            a0_4 = vadd(a0_4, vload(rf, oq + 4 * n, w))
+            a0_5 = vadd(a0_5, vload(rf, oq + 5 * n, w))
+            a1_0 = vadd(a1_0, vload(rf, oq + 1 * obs, w))
+            a1_1 = vadd(a1_1, vload(rf, oq + 1 * obs + 1 * n, w))
+            a1_2 = vadd(a1_2, vload(rf, oq + 1 * obs + 2 * n, w))
+            a1_3 = vadd(a1_3, vload(rf, oq + 1 * obs + 3 * n, w))
+            a1_4 = vadd(a1_4, vload(rf, oq + 1 * obs + 4 * n, w))
+            a1_5 = vadd(a1_5, vload(rf, oq + 1 * obs + 5 * n, w))
+        if kind == RELU:
+            z = vzero(w)
+            a0_0 = vmax(a0_0, z)
+            a0_1 = vmax(a0_1, z)
+            a0_2 = vmax(a0_2, z)
+            a0_3 = vmax(a0_3, z)
+            a0_4 = vmax(a0_4, z)
+            a0_5 = vmax(a0_5, z)
+            a1_0 = vmax(a1_0, z)
+            a1_1 = vmax(a1_1, z)
+            a1_2 = vmax(a1_2, z)
+            a1_3 = vmax(a1_3, z)
+            a1_4 = vmax(a1_4, z)
+            a1_5 = vmax(a1_5, z)
+        elif kind == CLIP:
+            lo = vbroadcast(alpha, w)
+            hi = vbroadcast(beta, w)
+            a0_0 = vmin(vmax(a0_0, lo), hi)
+            a0_1 = vmin(vmax(a0_1, lo), hi)
+            a0_2 = vmin(vmax(a0_2, lo), hi)
+            a0_3 = vmin(vmax(a0_3, lo), hi)
+            a0_4 = vmin(vmax(a0_4, lo), hi)
+            a0_5 = vmin(vmax(a0_5, lo), hi)
+            a1_0 = vmin(vmax(a1_0, lo), hi)
+            a1_1 = vmin(vmax(a1_1, lo), hi)
+            a1_2 = vmin(vmax(a1_2, lo), hi)
+            a1_3 = vmin(vmax(a1_3, lo), hi)
+            a1_4 = vmin(vmax(a1_4, lo), hi)
+            a1_5 = vmin(vmax(a1_5, lo), hi)
+        vstore(of, oq, a0_0)
+        vstore(of, oq + 1 * n, a0_1)
+        vstore(of, oq + 2 * n, a0_2)
+        vstore(of, oq + 3 * n, a0_3)
+        vstore(of, oq + 4 * n, a0_4)
+        vstore(of, oq + 5 * n, a0_5)
+        vstore(of, oq + 1 * obs, a1_0)
+        vstore(of, oq + 1 * obs + 1 * n, a1_1)
+        vstore(of, oq + 1 * obs + 2 * n, a1_2)
+        vstore(of, oq + 1 * obs + 3 * n, a1_3)
+        vstore(of, oq + 1 * obs + 4 * n, a1_4)
+        vstore(of, oq + 1 * obs + 5 * n, a1_5)
+        if kind > CLIP:
+            activate_block(of, oq, obs, 2, 6 * n, kind, alpha, beta, w)
+
+
+@njit(cache=True, nogil=True)
 def _s2x1(xf, wf, bf, of, xoff, x0, cnt, w0, b0, o0, obs, rf, has_res, kind, alpha, beta, w):
     """cnt x 1 output pixels (from strip offset x0, output offset o0) x 2 block(s) of W output channels,
     NCHWc; fused epilogue."""
@@ -707,7 +924,7 @@ def _s2x1(xf, wf, bf, of, xoff, x0, cnt, w0, b0, o0, obs, rf, has_res, kind, alp
 
 
 @njit(cache=True, nogil=True)
-def _row2(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, beta, w):
+def _row2_r32(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, beta, w):
     """Output pixels 0..ow-1 of one row, 2 block(s) (pixel ox at strip offset ox, at o0 + ox*W); the last tile
     overlaps the one before (when ow >= 12)."""
     n = lanes(w)
@@ -716,6 +933,20 @@ def _row2(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, b
     if full * 12 < ow:
         if full > 0:
             _s2x12(xf, wf, bf, of, xoff, ow - 12, 1, w0, b0, o0 + (ow - 12) * n, obs, rf, has_res, kind, alpha, beta, w)
+        else:
+            _s2x1(xf, wf, bf, of, xoff, 0, ow, w0, b0, o0, obs, rf, has_res, kind, alpha, beta, w)
+
+
+@njit(cache=True, nogil=True)
+def _row2_r16(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, beta, w):
+    """Output pixels 0..ow-1 of one row, 2 block(s) (pixel ox at strip offset ox, at o0 + ox*W); the last tile
+    overlaps the one before (when ow >= 6)."""
+    n = lanes(w)
+    full = ow // 6
+    _s2x6(xf, wf, bf, of, xoff, 0, full, w0, b0, o0, obs, rf, has_res, kind, alpha, beta, w)
+    if full * 6 < ow:
+        if full > 0:
+            _s2x6(xf, wf, bf, of, xoff, ow - 6, 1, w0, b0, o0 + (ow - 6) * n, obs, rf, has_res, kind, alpha, beta, w)
         else:
             _s2x1(xf, wf, bf, of, xoff, 0, ow, w0, b0, o0, obs, rf, has_res, kind, alpha, beta, w)
 
@@ -898,6 +1129,107 @@ def _s3x8(xf, wf, bf, of, xoff, x0, cnt, w0, b0, o0, obs, rf, has_res, kind, alp
 
 
 @njit(cache=True, nogil=True)
+def _s3x4(xf, wf, bf, of, xoff, x0, cnt, w0, b0, o0, obs, rf, has_res, kind, alpha, beta, w):
+    """cnt x 4 output pixels (from strip offset x0, output offset o0) x 3 block(s) of W output channels,
+    NCHWc; fused epilogue."""
+    n = lanes(w)
+    for q in range(cnt):
+        xq = x0 + q * 4
+        oq = o0 + q * 4 * n
+        a0_0 = vload(bf, b0, w)
+        a0_1 = a0_0
+        a0_2 = a0_0
+        a0_3 = a0_0
+        a1_0 = vload(bf, b0 + 1 * n, w)
+        a1_1 = a1_0
+        a1_2 = a1_0
+        a1_3 = a1_0
+        a2_0 = vload(bf, b0 + 2 * n, w)
+        a2_1 = a2_0
+        a2_2 = a2_0
+        a2_3 = a2_0
+        wi = w0
+        for s in range(xoff.size):
+            xi = xq + xoff[s]
+            v0 = vload(wf, wi, w)
+            v1 = vload(wf, wi + 1 * n, w)
+            v2 = vload(wf, wi + 2 * n, w)
+            x = _bload(xf, xi, w)
+            a0_0 = vfma(x, v0, a0_0)
+            a1_0 = vfma(x, v1, a1_0)
+            a2_0 = vfma(x, v2, a2_0)
+            x = _bload(xf, xi + 1, w)
+            a0_1 = vfma(x, v0, a0_1)
+            a1_1 = vfma(x, v1, a1_1)
+            a2_1 = vfma(x, v2, a2_1)
+            x = _bload(xf, xi + 2, w)
+            a0_2 = vfma(x, v0, a0_2)
+            a1_2 = vfma(x, v1, a1_2)
+            a2_2 = vfma(x, v2, a2_2)
+            x = _bload(xf, xi + 3, w)
+            a0_3 = vfma(x, v0, a0_3)
+            a1_3 = vfma(x, v1, a1_3)
+            a2_3 = vfma(x, v2, a2_3)
+            wi += 3 * n
+        if has_res:
+            a0_0 = vadd(a0_0, vload(rf, oq, w))
+            a0_1 = vadd(a0_1, vload(rf, oq + 1 * n, w))
+            a0_2 = vadd(a0_2, vload(rf, oq + 2 * n, w))
+            a0_3 = vadd(a0_3, vload(rf, oq + 3 * n, w))
+            a1_0 = vadd(a1_0, vload(rf, oq + 1 * obs, w))
+            a1_1 = vadd(a1_1, vload(rf, oq + 1 * obs + 1 * n, w))
+            a1_2 = vadd(a1_2, vload(rf, oq + 1 * obs + 2 * n, w))
+            a1_3 = vadd(a1_3, vload(rf, oq + 1 * obs + 3 * n, w))
+            a2_0 = vadd(a2_0, vload(rf, oq + 2 * obs, w))
+            a2_1 = vadd(a2_1, vload(rf, oq + 2 * obs + 1 * n, w))
+            a2_2 = vadd(a2_2, vload(rf, oq + 2 * obs + 2 * n, w))
+            a2_3 = vadd(a2_3, vload(rf, oq + 2 * obs + 3 * n, w))
+        if kind == RELU:
+            z = vzero(w)
+            a0_0 = vmax(a0_0, z)
+            a0_1 = vmax(a0_1, z)
+            a0_2 = vmax(a0_2, z)
+            a0_3 = vmax(a0_3, z)
+            a1_0 = vmax(a1_0, z)
+            a1_1 = vmax(a1_1, z)
+            a1_2 = vmax(a1_2, z)
+            a1_3 = vmax(a1_3, z)
+            a2_0 = vmax(a2_0, z)
+            a2_1 = vmax(a2_1, z)
+            a2_2 = vmax(a2_2, z)
+            a2_3 = vmax(a2_3, z)
+        elif kind == CLIP:
+            lo = vbroadcast(alpha, w)
+            hi = vbroadcast(beta, w)
+            a0_0 = vmin(vmax(a0_0, lo), hi)
+            a0_1 = vmin(vmax(a0_1, lo), hi)
+            a0_2 = vmin(vmax(a0_2, lo), hi)
+            a0_3 = vmin(vmax(a0_3, lo), hi)
+            a1_0 = vmin(vmax(a1_0, lo), hi)
+            a1_1 = vmin(vmax(a1_1, lo), hi)
+            a1_2 = vmin(vmax(a1_2, lo), hi)
+            a1_3 = vmin(vmax(a1_3, lo), hi)
+            a2_0 = vmin(vmax(a2_0, lo), hi)
+            a2_1 = vmin(vmax(a2_1, lo), hi)
+            a2_2 = vmin(vmax(a2_2, lo), hi)
+            a2_3 = vmin(vmax(a2_3, lo), hi)
+        vstore(of, oq, a0_0)
+        vstore(of, oq + 1 * n, a0_1)
+        vstore(of, oq + 2 * n, a0_2)
+        vstore(of, oq + 3 * n, a0_3)
+        vstore(of, oq + 1 * obs, a1_0)
+        vstore(of, oq + 1 * obs + 1 * n, a1_1)
+        vstore(of, oq + 1 * obs + 2 * n, a1_2)
+        vstore(of, oq + 1 * obs + 3 * n, a1_3)
+        vstore(of, oq + 2 * obs, a2_0)
+        vstore(of, oq + 2 * obs + 1 * n, a2_1)
+        vstore(of, oq + 2 * obs + 2 * n, a2_2)
+        vstore(of, oq + 2 * obs + 3 * n, a2_3)
+        if kind > CLIP:
+            activate_block(of, oq, obs, 3, 4 * n, kind, alpha, beta, w)
+
+
+@njit(cache=True, nogil=True)
 def _s3x1(xf, wf, bf, of, xoff, x0, cnt, w0, b0, o0, obs, rf, has_res, kind, alpha, beta, w):
     """cnt x 1 output pixels (from strip offset x0, output offset o0) x 3 block(s) of W output channels,
     NCHWc; fused epilogue."""
@@ -942,7 +1274,7 @@ def _s3x1(xf, wf, bf, of, xoff, x0, cnt, w0, b0, o0, obs, rf, has_res, kind, alp
 
 
 @njit(cache=True, nogil=True)
-def _row3(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, beta, w):
+def _row3_r32(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, beta, w):
     """Output pixels 0..ow-1 of one row, 3 block(s) (pixel ox at strip offset ox, at o0 + ox*W); the last tile
     overlaps the one before (when ow >= 8)."""
     n = lanes(w)
@@ -951,6 +1283,20 @@ def _row3(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, b
     if full * 8 < ow:
         if full > 0:
             _s3x8(xf, wf, bf, of, xoff, ow - 8, 1, w0, b0, o0 + (ow - 8) * n, obs, rf, has_res, kind, alpha, beta, w)
+        else:
+            _s3x1(xf, wf, bf, of, xoff, 0, ow, w0, b0, o0, obs, rf, has_res, kind, alpha, beta, w)
+
+
+@njit(cache=True, nogil=True)
+def _row3_r16(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, beta, w):
+    """Output pixels 0..ow-1 of one row, 3 block(s) (pixel ox at strip offset ox, at o0 + ox*W); the last tile
+    overlaps the one before (when ow >= 4)."""
+    n = lanes(w)
+    full = ow // 4
+    _s3x4(xf, wf, bf, of, xoff, 0, full, w0, b0, o0, obs, rf, has_res, kind, alpha, beta, w)
+    if full * 4 < ow:
+        if full > 0:
+            _s3x4(xf, wf, bf, of, xoff, ow - 4, 1, w0, b0, o0 + (ow - 4) * n, obs, rf, has_res, kind, alpha, beta, w)
         else:
             _s3x1(xf, wf, bf, of, xoff, 0, ow, w0, b0, o0, obs, rf, has_res, kind, alpha, beta, w)
 
@@ -1132,6 +1478,82 @@ def _s4x6(xf, wf, bf, of, xoff, x0, cnt, w0, b0, o0, obs, rf, has_res, kind, alp
 
 
 @njit(cache=True, nogil=True)
+def _s4x2(xf, wf, bf, of, xoff, x0, cnt, w0, b0, o0, obs, rf, has_res, kind, alpha, beta, w):
+    """cnt x 2 output pixels (from strip offset x0, output offset o0) x 4 block(s) of W output channels,
+    NCHWc; fused epilogue."""
+    n = lanes(w)
+    for q in range(cnt):
+        xq = x0 + q * 2
+        oq = o0 + q * 2 * n
+        a0_0 = vload(bf, b0, w)
+        a0_1 = a0_0
+        a1_0 = vload(bf, b0 + 1 * n, w)
+        a1_1 = a1_0
+        a2_0 = vload(bf, b0 + 2 * n, w)
+        a2_1 = a2_0
+        a3_0 = vload(bf, b0 + 3 * n, w)
+        a3_1 = a3_0
+        wi = w0
+        for s in range(xoff.size):
+            xi = xq + xoff[s]
+            v0 = vload(wf, wi, w)
+            v1 = vload(wf, wi + 1 * n, w)
+            v2 = vload(wf, wi + 2 * n, w)
+            v3 = vload(wf, wi + 3 * n, w)
+            x = _bload(xf, xi, w)
+            a0_0 = vfma(x, v0, a0_0)
+            a1_0 = vfma(x, v1, a1_0)
+            a2_0 = vfma(x, v2, a2_0)
+            a3_0 = vfma(x, v3, a3_0)
+            x = _bload(xf, xi + 1, w)
+            a0_1 = vfma(x, v0, a0_1)
+            a1_1 = vfma(x, v1, a1_1)
+            a2_1 = vfma(x, v2, a2_1)
+            a3_1 = vfma(x, v3, a3_1)
+            wi += 4 * n
+        if has_res:
+            a0_0 = vadd(a0_0, vload(rf, oq, w))
+            a0_1 = vadd(a0_1, vload(rf, oq + 1 * n, w))
+            a1_0 = vadd(a1_0, vload(rf, oq + 1 * obs, w))
+            a1_1 = vadd(a1_1, vload(rf, oq + 1 * obs + 1 * n, w))
+            a2_0 = vadd(a2_0, vload(rf, oq + 2 * obs, w))
+            a2_1 = vadd(a2_1, vload(rf, oq + 2 * obs + 1 * n, w))
+            a3_0 = vadd(a3_0, vload(rf, oq + 3 * obs, w))
+            a3_1 = vadd(a3_1, vload(rf, oq + 3 * obs + 1 * n, w))
+        if kind == RELU:
+            z = vzero(w)
+            a0_0 = vmax(a0_0, z)
+            a0_1 = vmax(a0_1, z)
+            a1_0 = vmax(a1_0, z)
+            a1_1 = vmax(a1_1, z)
+            a2_0 = vmax(a2_0, z)
+            a2_1 = vmax(a2_1, z)
+            a3_0 = vmax(a3_0, z)
+            a3_1 = vmax(a3_1, z)
+        elif kind == CLIP:
+            lo = vbroadcast(alpha, w)
+            hi = vbroadcast(beta, w)
+            a0_0 = vmin(vmax(a0_0, lo), hi)
+            a0_1 = vmin(vmax(a0_1, lo), hi)
+            a1_0 = vmin(vmax(a1_0, lo), hi)
+            a1_1 = vmin(vmax(a1_1, lo), hi)
+            a2_0 = vmin(vmax(a2_0, lo), hi)
+            a2_1 = vmin(vmax(a2_1, lo), hi)
+            a3_0 = vmin(vmax(a3_0, lo), hi)
+            a3_1 = vmin(vmax(a3_1, lo), hi)
+        vstore(of, oq, a0_0)
+        vstore(of, oq + 1 * n, a0_1)
+        vstore(of, oq + 1 * obs, a1_0)
+        vstore(of, oq + 1 * obs + 1 * n, a1_1)
+        vstore(of, oq + 2 * obs, a2_0)
+        vstore(of, oq + 2 * obs + 1 * n, a2_1)
+        vstore(of, oq + 3 * obs, a3_0)
+        vstore(of, oq + 3 * obs + 1 * n, a3_1)
+        if kind > CLIP:
+            activate_block(of, oq, obs, 4, 2 * n, kind, alpha, beta, w)
+
+
+@njit(cache=True, nogil=True)
 def _s4x1(xf, wf, bf, of, xoff, x0, cnt, w0, b0, o0, obs, rf, has_res, kind, alpha, beta, w):
     """cnt x 1 output pixels (from strip offset x0, output offset o0) x 4 block(s) of W output channels,
     NCHWc; fused epilogue."""
@@ -1183,7 +1605,7 @@ def _s4x1(xf, wf, bf, of, xoff, x0, cnt, w0, b0, o0, obs, rf, has_res, kind, alp
 
 
 @njit(cache=True, nogil=True)
-def _row4(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, beta, w):
+def _row4_r32(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, beta, w):
     """Output pixels 0..ow-1 of one row, 4 block(s) (pixel ox at strip offset ox, at o0 + ox*W); the last tile
     overlaps the one before (when ow >= 6)."""
     n = lanes(w)
@@ -1192,6 +1614,20 @@ def _row4(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, b
     if full * 6 < ow:
         if full > 0:
             _s4x6(xf, wf, bf, of, xoff, ow - 6, 1, w0, b0, o0 + (ow - 6) * n, obs, rf, has_res, kind, alpha, beta, w)
+        else:
+            _s4x1(xf, wf, bf, of, xoff, 0, ow, w0, b0, o0, obs, rf, has_res, kind, alpha, beta, w)
+
+
+@njit(cache=True, nogil=True)
+def _row4_r16(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, beta, w):
+    """Output pixels 0..ow-1 of one row, 4 block(s) (pixel ox at strip offset ox, at o0 + ox*W); the last tile
+    overlaps the one before (when ow >= 2)."""
+    n = lanes(w)
+    full = ow // 2
+    _s4x2(xf, wf, bf, of, xoff, 0, full, w0, b0, o0, obs, rf, has_res, kind, alpha, beta, w)
+    if full * 2 < ow:
+        if full > 0:
+            _s4x2(xf, wf, bf, of, xoff, ow - 2, 1, w0, b0, o0 + (ow - 2) * n, obs, rf, has_res, kind, alpha, beta, w)
         else:
             _s4x1(xf, wf, bf, of, xoff, 0, ow, w0, b0, o0, obs, rf, has_res, kind, alpha, beta, w)
 
@@ -1702,7 +2138,7 @@ def _p4x1(xf, wf, bf, of, xoff, x0, m_lo, m_hi, o0, ocs, rf, has_res, kind, alph
 
 
 @njit(cache=True, nogil=True)
-def _prow4(xf, wf, bf, of, xoff, m_lo, m_hi, o0, ocs, ow, rf, has_res, kind, alpha, beta, w):
+def _prow4_r32(xf, wf, bf, of, xoff, m_lo, m_hi, o0, ocs, ow, rf, has_res, kind, alpha, beta, w):
     """Output pixels 0..ow-1 (ow >= W) of one row (pixel ox at strip offset ox, at o0 + ox in channel 0),
     channels m_lo..m_hi-1, 4 at a time."""
     n = lanes(w)
@@ -1749,6 +2185,42 @@ def _prow4(xf, wf, bf, of, xoff, m_lo, m_hi, o0, ocs, ow, rf, has_res, kind, alp
         elif t1 == 3:
             _p4x3(xf, wf, bf, of, xoff, x, m_lo, m_hi, o0 + x, ocs, rf, has_res, kind, alpha, beta, w)
         elif t1 == 2:
+            _p4x2(xf, wf, bf, of, xoff, x, m_lo, m_hi, o0 + x, ocs, rf, has_res, kind, alpha, beta, w)
+        else:
+            _p4x1(xf, wf, bf, of, xoff, x, m_lo, m_hi, o0 + x, ocs, rf, has_res, kind, alpha, beta, w)
+
+
+@njit(cache=True, nogil=True)
+def _prow4_r16(xf, wf, bf, of, xoff, m_lo, m_hi, o0, ocs, ow, rf, has_res, kind, alpha, beta, w):
+    """Output pixels 0..ow-1 (ow >= W) of one row (pixel ox at strip offset ox, at o0 + ox in channel 0),
+    channels m_lo..m_hi-1, 4 at a time."""
+    n = lanes(w)
+    nv = (ow + n - 1) // n
+    if nv <= 3 and nv * n > ow:  # one tile would be wider than the row: two, ceil(nv/2) + floor(nv/2) vectors
+        if nv == 3:
+            _p4x2(xf, wf, bf, of, xoff, 0, m_lo, m_hi, o0 + 0, ocs, rf, has_res, kind, alpha, beta, w)
+            x = ow - 1 * n
+            _p4x1(xf, wf, bf, of, xoff, x, m_lo, m_hi, o0 + x, ocs, rf, has_res, kind, alpha, beta, w)
+        else:
+            _p4x1(xf, wf, bf, of, xoff, 0, m_lo, m_hi, o0 + 0, ocs, rf, has_res, kind, alpha, beta, w)
+            x = ow - 1 * n
+            _p4x1(xf, wf, bf, of, xoff, x, m_lo, m_hi, o0 + x, ocs, rf, has_res, kind, alpha, beta, w)
+        return
+    q, t1, t2 = nv // 3, nv % 3, 0
+    if q > 0 and t1 == 1:
+        q, t1, t2 = q - 1, 2, 2
+    ox = 0
+    for k in range(q):
+        x = ow - 3 * n if t1 == 0 and k == q - 1 else ox
+        _p4x3(xf, wf, bf, of, xoff, x, m_lo, m_hi, o0 + x, ocs, rf, has_res, kind, alpha, beta, w)
+        ox += 3 * n
+    if t2 > 0:
+        _p4x2(xf, wf, bf, of, xoff, ox, m_lo, m_hi, o0 + ox, ocs, rf, has_res, kind, alpha, beta, w)
+        x = ow - 2 * n
+        _p4x2(xf, wf, bf, of, xoff, x, m_lo, m_hi, o0 + x, ocs, rf, has_res, kind, alpha, beta, w)
+    elif t1 > 0:
+        x = ow - t1 * n
+        if t1 == 2:
             _p4x2(xf, wf, bf, of, xoff, x, m_lo, m_hi, o0 + x, ocs, rf, has_res, kind, alpha, beta, w)
         else:
             _p4x1(xf, wf, bf, of, xoff, x, m_lo, m_hi, o0 + x, ocs, rf, has_res, kind, alpha, beta, w)
@@ -1975,7 +2447,7 @@ def _p1x1(xf, wf, bf, of, xoff, x0, m_lo, m_hi, o0, ocs, rf, has_res, kind, alph
 
 
 @njit(cache=True, nogil=True)
-def _prow1(xf, wf, bf, of, xoff, m_lo, m_hi, o0, ocs, ow, rf, has_res, kind, alpha, beta, w):
+def _prow1_r32(xf, wf, bf, of, xoff, m_lo, m_hi, o0, ocs, ow, rf, has_res, kind, alpha, beta, w):
     """Output pixels 0..ow-1 (ow >= W) of one row (pixel ox at strip offset ox, at o0 + ox in channel 0),
     channels m_lo..m_hi-1, 1 at a time."""
     n = lanes(w)
@@ -2022,6 +2494,42 @@ def _prow1(xf, wf, bf, of, xoff, m_lo, m_hi, o0, ocs, ow, rf, has_res, kind, alp
         elif t1 == 3:
             _p1x3(xf, wf, bf, of, xoff, x, m_lo, m_hi, o0 + x, ocs, rf, has_res, kind, alpha, beta, w)
         elif t1 == 2:
+            _p1x2(xf, wf, bf, of, xoff, x, m_lo, m_hi, o0 + x, ocs, rf, has_res, kind, alpha, beta, w)
+        else:
+            _p1x1(xf, wf, bf, of, xoff, x, m_lo, m_hi, o0 + x, ocs, rf, has_res, kind, alpha, beta, w)
+
+
+@njit(cache=True, nogil=True)
+def _prow1_r16(xf, wf, bf, of, xoff, m_lo, m_hi, o0, ocs, ow, rf, has_res, kind, alpha, beta, w):
+    """Output pixels 0..ow-1 (ow >= W) of one row (pixel ox at strip offset ox, at o0 + ox in channel 0),
+    channels m_lo..m_hi-1, 1 at a time."""
+    n = lanes(w)
+    nv = (ow + n - 1) // n
+    if nv <= 3 and nv * n > ow:  # one tile would be wider than the row: two, ceil(nv/2) + floor(nv/2) vectors
+        if nv == 3:
+            _p1x2(xf, wf, bf, of, xoff, 0, m_lo, m_hi, o0 + 0, ocs, rf, has_res, kind, alpha, beta, w)
+            x = ow - 1 * n
+            _p1x1(xf, wf, bf, of, xoff, x, m_lo, m_hi, o0 + x, ocs, rf, has_res, kind, alpha, beta, w)
+        else:
+            _p1x1(xf, wf, bf, of, xoff, 0, m_lo, m_hi, o0 + 0, ocs, rf, has_res, kind, alpha, beta, w)
+            x = ow - 1 * n
+            _p1x1(xf, wf, bf, of, xoff, x, m_lo, m_hi, o0 + x, ocs, rf, has_res, kind, alpha, beta, w)
+        return
+    q, t1, t2 = nv // 3, nv % 3, 0
+    if q > 0 and t1 == 1:
+        q, t1, t2 = q - 1, 2, 2
+    ox = 0
+    for k in range(q):
+        x = ow - 3 * n if t1 == 0 and k == q - 1 else ox
+        _p1x3(xf, wf, bf, of, xoff, x, m_lo, m_hi, o0 + x, ocs, rf, has_res, kind, alpha, beta, w)
+        ox += 3 * n
+    if t2 > 0:
+        _p1x2(xf, wf, bf, of, xoff, ox, m_lo, m_hi, o0 + ox, ocs, rf, has_res, kind, alpha, beta, w)
+        x = ow - 2 * n
+        _p1x2(xf, wf, bf, of, xoff, x, m_lo, m_hi, o0 + x, ocs, rf, has_res, kind, alpha, beta, w)
+    elif t1 > 0:
+        x = ow - t1 * n
+        if t1 == 2:
             _p1x2(xf, wf, bf, of, xoff, x, m_lo, m_hi, o0 + x, ocs, rf, has_res, kind, alpha, beta, w)
         else:
             _p1x1(xf, wf, bf, of, xoff, x, m_lo, m_hi, o0 + x, ocs, rf, has_res, kind, alpha, beta, w)
@@ -2181,16 +2689,41 @@ def strip_spans(wd: int, pl: int, sw: int, wq: int, width: int) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def _row(nb, xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, beta, w):
-    """`_row{nb}` for a run-time number of channel blocks (1-4)."""
-    if nb == 4:
-        _row4(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, beta, w)
+def _row(nb, narrow, xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, beta, w):
+    """`_row{nb}_r{16 if narrow else 32}` for a run-time number of channel blocks (1-4)."""
+    if narrow:
+        if nb == 4:
+            _row4_r16(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, beta, w)
+        elif nb == 3:
+            _row3_r16(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, beta, w)
+        elif nb == 2:
+            _row2_r16(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, beta, w)
+        else:
+            _row1_r16(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, beta, w)
+    elif nb == 4:
+        _row4_r32(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, beta, w)
     elif nb == 3:
-        _row3(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, beta, w)
+        _row3_r32(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, beta, w)
     elif nb == 2:
-        _row2(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, beta, w)
+        _row2_r32(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, beta, w)
     else:
-        _row1(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, beta, w)
+        _row1_r32(xf, wf, bf, of, xoff, w0, b0, o0, obs, ow, rf, has_res, kind, alpha, beta, w)
+
+
+@njit(cache=True, nogil=True)
+def _prow(narrow, xf, wf, bf, of, xoff, m_lo, m_hi, o0, ocs, ow, rf, has_res, kind, alpha, beta, w):
+    """`_prow4_r*` for channels m_lo..m4-1 (m4 the last multiple of 4), then `_prow1_r*` for the rest."""
+    m4 = m_lo + (m_hi - m_lo) // 4 * 4
+    if narrow:
+        if m4 > m_lo:
+            _prow4_r16(xf, wf, bf, of, xoff, m_lo, m4, o0, ocs, ow, rf, has_res, kind, alpha, beta, w)
+        if m4 < m_hi:  # (a call passes ~50 arguments: skip empty ones)
+            _prow1_r16(xf, wf, bf, of, xoff, m4, m_hi, o0, ocs, ow, rf, has_res, kind, alpha, beta, w)
+    else:
+        if m4 > m_lo:
+            _prow4_r32(xf, wf, bf, of, xoff, m_lo, m4, o0, ocs, ow, rf, has_res, kind, alpha, beta, w)
+        if m4 < m_hi:
+            _prow1_r32(xf, wf, bf, of, xoff, m4, m_hi, o0, ocs, ow, rf, has_res, kind, alpha, beta, w)
 
 
 def chunk_rows(n_: int, oh: int, threads: int) -> int:
@@ -2200,14 +2733,14 @@ def chunk_rows(n_: int, oh: int, threads: int) -> int:
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def conv_stem_nchwc_f32(x, kh_, sh, sw, dh, pt, pl, wq, spans, koff, slots, rc, wp, bias, blocks, res, has_res,
-                        kind, alpha, beta, out, w):
+def conv_stem_nchwc_f32(x, kh_, sh, sw, dh, pt, pl, wq, spans, koff, slots, rc, wp, bias, blocks, narrow, res,
+                        has_res, kind, alpha, beta, out, w):
     """out (N, OCb, OH, OW, W) NCHWc = act(conv(x) + bias [+ res (out's shape)]) for x (N, C, H, Wd) NCHW.
     Geometry: kernel rows kh_, strides sh/sw, row dilation dh, top/left pads pt/pl (the others follow from out's
     shape); wq, spans, koff and slots from `geometry`; rc output rows per task (`chunk_rows`); wp from
-    `pack_weights(w, W, blocks)`; bias (OCb*W,). out must not alias res (a row's last tile is computed again
-    over the one before). Work: prange over (image x run of output rows); per row, every group of `blocks`
-    channel blocks."""
+    `pack_weights(w, W, blocks)`; bias (OCb*W,); narrow: the tiles for 16 vector registers (`TILES`). out must
+    not alias res (a row's last tile is computed again over the one before). Work: prange over (image x run of
+    output rows); per row, every group of `blocks` channel blocks."""
     n = lanes(w)
     n_, c_, h, wd = x.shape
     ocb, oh_, ow_ = out.shape[1], out.shape[2], out.shape[3]
@@ -2230,13 +2763,13 @@ def conv_stem_nchwc_f32(x, kh_, sh, sw, dh, pt, pl, wq, spans, koff, slots, rc, 
             for g in range(ng):
                 nb = min(blocks, ocb - g * blocks)
                 o0 = ((b * ocb + g * blocks) * oh_ + oy) * ow_ * n
-                _row(nb, strip, wp, bias, of, xoff, g * blocks * ksteps * n, g * blocks * n, o0, obs, ow_, rf,
+                _row(nb, narrow, strip, wp, bias, of, xoff, g * blocks * ksteps * n, g * blocks * n, o0, obs, ow_, rf,
                      has_res, kind, alpha, beta, w)
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def conv_stem_nchw_f32(x, kh_, sh, sw, dh, pt, pl, wq, spans, koff, slots, rc, wp, bias, res, has_res, kind, alpha,
-                       beta, out, w):
+def conv_stem_nchw_f32(x, kh_, sh, sw, dh, pt, pl, wq, spans, koff, slots, rc, wp, bias, narrow, res, has_res, kind,
+                       alpha, beta, out, w):
     """out (N, M, OH, OW) NCHW = act(conv(x) + bias [+ res (NCHW, out's shape)]); x (N, C, H, Wd) NCHW; wp from
     `pack_weights_nchw`; other arguments as in `conv_stem_nchwc_f32`. out must not alias x or res. Work:
     prange over (image x run of output rows); per row, every group of 4 output channels."""
@@ -2244,7 +2777,6 @@ def conv_stem_nchw_f32(x, kh_, sh, sw, dh, pt, pl, wq, spans, koff, slots, rc, w
     n_, c_, h, wd = x.shape
     m_, oh_, ow_ = out.shape[1], out.shape[2], out.shape[3]
     ksteps = c_ * kh_ * koff.size
-    m4 = m_ // 4 * 4
     xf = x.reshape(-1)
     of = out.reshape(-1)
     rf = res.reshape(-1)
@@ -2261,10 +2793,7 @@ def conv_stem_nchw_f32(x, kh_, sh, sw, dh, pt, pl, wq, spans, koff, slots, rc, w
             _row_offsets(oy, sh, dh, kh_, pt, sw, wq, koff, c_, slots, xoff)
             o0 = b * m_ * plane + oy * ow_
             if ow_ >= n:
-                if m4 > 0:
-                    _prow4(strip, wp, bias, of, xoff, 0, m4, o0, plane, ow_, rf, has_res, kind, alpha, beta, w)
-                if m4 < m_:  # (a call passes ~50 arguments: skip empty ones)
-                    _prow1(strip, wp, bias, of, xoff, m4, m_, o0, plane, ow_, rf, has_res, kind, alpha, beta, w)
+                _prow(narrow, strip, wp, bias, of, xoff, 0, m_, o0, plane, ow_, rf, has_res, kind, alpha, beta, w)
             else:  # rows narrower than one vector: through a W-float scratch
                 tmp = np.empty(n, np.float32)
                 for m0 in range(m_):
@@ -2349,6 +2878,9 @@ def make_runner(cfg, width: int, w, b, epilogue=NO_EPILOGUE, blocks=None, mode="
         bias[:m] = np.asarray(b, np.float32)
     geo = geometry(cfg, width)
     kind, alpha, beta = epilogue.args
+    # AVX2's 16 ymm hold no 4 x 6 (24 accumulators) or 4 x 5 tile: their spills ran the ResNet-50 stem at
+    # 1.8x onnxruntime's time; the 16-register tiles at 0.9x (`TILES`)
+    narrow = Platform.detect(simd_width=width).vector_registers < 32
     stem_nchw, stem_nchwc = bound(conv_stem_nchw_f32), bound(conv_stem_nchwc_f32)
 
     @accepts_out
@@ -2363,7 +2895,7 @@ def make_runner(cfg, width: int, w, b, epilogue=NO_EPILOGUE, blocks=None, mode="
             y4 = y.reshape(n_, m, oh, ow)
             if epilogue.residual:
                 res = np.ascontiguousarray(residual, np.float32).reshape(-1)
-            stem_nchw(x4, kh, sh, sw, dh, pt, pl, *geo, rc, wp, bias, res, epilogue.residual, kind,
+            stem_nchw(x4, kh, sh, sw, dh, pt, pl, *geo, rc, wp, bias, narrow, res, epilogue.residual, kind,
                                alpha, beta, y4, tok)
             return (y,)
         if epilogue.residual:
@@ -2372,11 +2904,11 @@ def make_runner(cfg, width: int, w, b, epilogue=NO_EPILOGUE, blocks=None, mode="
             res = res.reshape(-1)   # one kernel specialisation for every residual layout (and NO_RESIDUAL)
         if mode == "blocked":
             yb = output(out, (n_, ocb, oh, ow, width))
-            stem_nchwc(x4, kh, sh, sw, dh, pt, pl, *geo, rc, wp, bias, blocks, res, epilogue.residual,
+            stem_nchwc(x4, kh, sh, sw, dh, pt, pl, *geo, rc, wp, bias, blocks, narrow, res, epilogue.residual,
                                 kind, alpha, beta, yb, tok)
             return (yb,)
         yc = take_shaped("nchwc_out", (n_, ocb, oh, ow, width))
-        stem_nchwc(x4, kh, sh, sw, dh, pt, pl, *geo, rc, wp, bias, blocks, res, epilogue.residual,
+        stem_nchwc(x4, kh, sh, sw, dh, pt, pl, *geo, rc, wp, bias, blocks, narrow, res, epilogue.residual,
                             kind, alpha, beta, yc, tok)
         y = output(out, (n_, *cfg.output_shape[1:]))
         layout.reorder_nchwc_to_nchw(yc, m, out=y.reshape(n_, m, oh, ow))

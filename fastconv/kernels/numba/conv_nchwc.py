@@ -47,7 +47,7 @@ from fastconv.kernels.numba.simd import (
 )
 from fastconv.platform import Platform
 
-TILES = (8, 7, 4, 1)  # pixels per micro-kernel; each row's split into tiles is chosen at plan time (row_tiles)
+TILES = (8, 7, 4, 3, 1)  # pixels per micro-kernel; each row's split into tiles is chosen at plan time (row_tiles)
 BLOCKS = (3, 2, 1)  # output-channel blocks per micro-kernel: up to 3 x 7 = 21 accumulators
 _F32 = ir.FloatType()
 
@@ -558,6 +558,88 @@ def _k4x3(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sx
 
 
 @njit(cache=True, nogil=True)
+def _k3x3(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf, has_res, kind, alpha, beta, w):
+    """3 output pixels x 3 blocks of W output channels; fused epilogue."""
+    n = lanes(w)
+    a0_0 = vload(bf, b0, w)
+    a1_0 = a0_0
+    a2_0 = a0_0
+    a0_1 = vload(bf, b0 + 1 * n, w)
+    a1_1 = a0_1
+    a2_1 = a0_1
+    a0_2 = vload(bf, b0 + 2 * n, w)
+    a1_2 = a0_2
+    a2_2 = a0_2
+    wi = w0
+    for ib in range(icb):
+        for i in range(kh_):
+            for j in range(kw_):
+                xi = x0 + ib * xs_ib + i * xs_kh + j * xs_kw
+                for c in range(n):
+                    w0 = vload(wf, wi, w)
+                    w1 = vload(wf, wi + 1 * wblk, w)
+                    w2 = vload(wf, wi + 2 * wblk, w)
+                    p0 = _bload(xf, xi, w)
+                    a0_0 = vfma(p0, w0, a0_0)
+                    a0_1 = vfma(p0, w1, a0_1)
+                    a0_2 = vfma(p0, w2, a0_2)
+                    p1 = _bload(xf, xi + sxw, w)
+                    a1_0 = vfma(p1, w0, a1_0)
+                    a1_1 = vfma(p1, w1, a1_1)
+                    a1_2 = vfma(p1, w2, a1_2)
+                    p2 = _bload(xf, xi + 2 * sxw, w)
+                    a2_0 = vfma(p2, w0, a2_0)
+                    a2_1 = vfma(p2, w1, a2_1)
+                    a2_2 = vfma(p2, w2, a2_2)
+                    xi += 1
+                    wi += n
+    if has_res:
+        a0_0 = vadd(a0_0, vload(rf, o0, w))
+        a1_0 = vadd(a1_0, vload(rf, o0 + n, w))
+        a2_0 = vadd(a2_0, vload(rf, o0 + 2 * n, w))
+        a0_1 = vadd(a0_1, vload(rf, o0 + 1 * os_ob, w))
+        a1_1 = vadd(a1_1, vload(rf, o0 + 1 * os_ob + n, w))
+        a2_1 = vadd(a2_1, vload(rf, o0 + 1 * os_ob + 2 * n, w))
+        a0_2 = vadd(a0_2, vload(rf, o0 + 2 * os_ob, w))
+        a1_2 = vadd(a1_2, vload(rf, o0 + 2 * os_ob + n, w))
+        a2_2 = vadd(a2_2, vload(rf, o0 + 2 * os_ob + 2 * n, w))
+    if kind == RELU:
+        z = vzero(w)
+        a0_0 = vmax(a0_0, z)
+        a1_0 = vmax(a1_0, z)
+        a2_0 = vmax(a2_0, z)
+        a0_1 = vmax(a0_1, z)
+        a1_1 = vmax(a1_1, z)
+        a2_1 = vmax(a2_1, z)
+        a0_2 = vmax(a0_2, z)
+        a1_2 = vmax(a1_2, z)
+        a2_2 = vmax(a2_2, z)
+    elif kind == CLIP:
+        lo = vbroadcast(alpha, w)
+        hi = vbroadcast(beta, w)
+        a0_0 = vmin(vmax(a0_0, lo), hi)
+        a1_0 = vmin(vmax(a1_0, lo), hi)
+        a2_0 = vmin(vmax(a2_0, lo), hi)
+        a0_1 = vmin(vmax(a0_1, lo), hi)
+        a1_1 = vmin(vmax(a1_1, lo), hi)
+        a2_1 = vmin(vmax(a2_1, lo), hi)
+        a0_2 = vmin(vmax(a0_2, lo), hi)
+        a1_2 = vmin(vmax(a1_2, lo), hi)
+        a2_2 = vmin(vmax(a2_2, lo), hi)
+    vstore(of, o0, a0_0)
+    vstore(of, o0 + n, a1_0)
+    vstore(of, o0 + 2 * n, a2_0)
+    vstore(of, o0 + 1 * os_ob, a0_1)
+    vstore(of, o0 + 1 * os_ob + n, a1_1)
+    vstore(of, o0 + 1 * os_ob + 2 * n, a2_1)
+    vstore(of, o0 + 2 * os_ob, a0_2)
+    vstore(of, o0 + 2 * os_ob + n, a1_2)
+    vstore(of, o0 + 2 * os_ob + 2 * n, a2_2)
+    if kind > CLIP:
+        activate_block(of, o0, os_ob, 3, 3 * n, kind, alpha, beta, w)
+
+
+@njit(cache=True, nogil=True)
 def _k1x3(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf, has_res, kind, alpha, beta, w):
     """1 output pixels x 3 blocks of W output channels; fused epilogue."""
     n = lanes(w)
@@ -921,6 +1003,69 @@ def _k4x2(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sx
 
 
 @njit(cache=True, nogil=True)
+def _k3x2(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf, has_res, kind, alpha, beta, w):
+    """3 output pixels x 2 blocks of W output channels; fused epilogue."""
+    n = lanes(w)
+    a0_0 = vload(bf, b0, w)
+    a1_0 = a0_0
+    a2_0 = a0_0
+    a0_1 = vload(bf, b0 + 1 * n, w)
+    a1_1 = a0_1
+    a2_1 = a0_1
+    wi = w0
+    for ib in range(icb):
+        for i in range(kh_):
+            for j in range(kw_):
+                xi = x0 + ib * xs_ib + i * xs_kh + j * xs_kw
+                for c in range(n):
+                    w0 = vload(wf, wi, w)
+                    w1 = vload(wf, wi + 1 * wblk, w)
+                    p0 = _bload(xf, xi, w)
+                    a0_0 = vfma(p0, w0, a0_0)
+                    a0_1 = vfma(p0, w1, a0_1)
+                    p1 = _bload(xf, xi + sxw, w)
+                    a1_0 = vfma(p1, w0, a1_0)
+                    a1_1 = vfma(p1, w1, a1_1)
+                    p2 = _bload(xf, xi + 2 * sxw, w)
+                    a2_0 = vfma(p2, w0, a2_0)
+                    a2_1 = vfma(p2, w1, a2_1)
+                    xi += 1
+                    wi += n
+    if has_res:
+        a0_0 = vadd(a0_0, vload(rf, o0, w))
+        a1_0 = vadd(a1_0, vload(rf, o0 + n, w))
+        a2_0 = vadd(a2_0, vload(rf, o0 + 2 * n, w))
+        a0_1 = vadd(a0_1, vload(rf, o0 + 1 * os_ob, w))
+        a1_1 = vadd(a1_1, vload(rf, o0 + 1 * os_ob + n, w))
+        a2_1 = vadd(a2_1, vload(rf, o0 + 1 * os_ob + 2 * n, w))
+    if kind == RELU:
+        z = vzero(w)
+        a0_0 = vmax(a0_0, z)
+        a1_0 = vmax(a1_0, z)
+        a2_0 = vmax(a2_0, z)
+        a0_1 = vmax(a0_1, z)
+        a1_1 = vmax(a1_1, z)
+        a2_1 = vmax(a2_1, z)
+    elif kind == CLIP:
+        lo = vbroadcast(alpha, w)
+        hi = vbroadcast(beta, w)
+        a0_0 = vmin(vmax(a0_0, lo), hi)
+        a1_0 = vmin(vmax(a1_0, lo), hi)
+        a2_0 = vmin(vmax(a2_0, lo), hi)
+        a0_1 = vmin(vmax(a0_1, lo), hi)
+        a1_1 = vmin(vmax(a1_1, lo), hi)
+        a2_1 = vmin(vmax(a2_1, lo), hi)
+    vstore(of, o0, a0_0)
+    vstore(of, o0 + n, a1_0)
+    vstore(of, o0 + 2 * n, a2_0)
+    vstore(of, o0 + 1 * os_ob, a0_1)
+    vstore(of, o0 + 1 * os_ob + n, a1_1)
+    vstore(of, o0 + 1 * os_ob + 2 * n, a2_1)
+    if kind > CLIP:
+        activate_block(of, o0, os_ob, 2, 3 * n, kind, alpha, beta, w)
+
+
+@njit(cache=True, nogil=True)
 def _k1x2(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf, has_res, kind, alpha, beta, w):
     """1 output pixels x 2 blocks of W output channels; fused epilogue."""
     n = lanes(w)
@@ -1157,6 +1302,50 @@ def _k4x1(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sx
     vstore(of, o0 + 3 * n, a3_0)
     if kind > CLIP:
         activate_block(of, o0, os_ob, 1, 4 * n, kind, alpha, beta, w)
+
+
+@njit(cache=True, nogil=True)
+def _k3x1(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf, has_res, kind, alpha, beta, w):
+    """3 output pixels x 1 blocks of W output channels; fused epilogue."""
+    n = lanes(w)
+    a0_0 = vload(bf, b0, w)
+    a1_0 = a0_0
+    a2_0 = a0_0
+    wi = w0
+    for ib in range(icb):
+        for i in range(kh_):
+            for j in range(kw_):
+                xi = x0 + ib * xs_ib + i * xs_kh + j * xs_kw
+                for c in range(n):
+                    w0 = vload(wf, wi, w)
+                    p0 = _bload(xf, xi, w)
+                    a0_0 = vfma(p0, w0, a0_0)
+                    p1 = _bload(xf, xi + sxw, w)
+                    a1_0 = vfma(p1, w0, a1_0)
+                    p2 = _bload(xf, xi + 2 * sxw, w)
+                    a2_0 = vfma(p2, w0, a2_0)
+                    xi += 1
+                    wi += n
+    if has_res:
+        a0_0 = vadd(a0_0, vload(rf, o0, w))
+        a1_0 = vadd(a1_0, vload(rf, o0 + n, w))
+        a2_0 = vadd(a2_0, vload(rf, o0 + 2 * n, w))
+    if kind == RELU:
+        z = vzero(w)
+        a0_0 = vmax(a0_0, z)
+        a1_0 = vmax(a1_0, z)
+        a2_0 = vmax(a2_0, z)
+    elif kind == CLIP:
+        lo = vbroadcast(alpha, w)
+        hi = vbroadcast(beta, w)
+        a0_0 = vmin(vmax(a0_0, lo), hi)
+        a1_0 = vmin(vmax(a1_0, lo), hi)
+        a2_0 = vmin(vmax(a2_0, lo), hi)
+    vstore(of, o0, a0_0)
+    vstore(of, o0 + n, a1_0)
+    vstore(of, o0 + 2 * n, a2_0)
+    if kind > CLIP:
+        activate_block(of, o0, os_ob, 1, 3 * n, kind, alpha, beta, w)
 
 
 @njit(cache=True, nogil=True)
@@ -1626,6 +1815,88 @@ def _k4x3u(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, s
 
 
 @njit(cache=True, nogil=True)
+def _k3x3u(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf, has_res, kind, alpha, beta, w):
+    """3 output pixels x 3 blocks of W output channels; fused epilogue."""
+    n = lanes(w)
+    a0_0 = vload(bf, b0, w)
+    a1_0 = a0_0
+    a2_0 = a0_0
+    a0_1 = vload(bf, b0 + 1 * n, w)
+    a1_1 = a0_1
+    a2_1 = a0_1
+    a0_2 = vload(bf, b0 + 2 * n, w)
+    a1_2 = a0_2
+    a2_2 = a0_2
+    wi = w0
+    for ib in range(icb):
+        for i in range(kh_):
+            for j in range(kw_):
+                xi = x0 + ib * xs_ib + i * xs_kh + j * xs_kw
+                for c in range(n):
+                    w0 = vload(wf, wi, w)
+                    w1 = vload(wf, wi + 1 * wblk, w)
+                    w2 = vload(wf, wi + 2 * wblk, w)
+                    p0 = _bload(xf, xi, w)
+                    a0_0 = vfma(p0, w0, a0_0)
+                    a0_1 = vfma(p0, w1, a0_1)
+                    a0_2 = vfma(p0, w2, a0_2)
+                    p1 = _bload(xf, xi + n, w)
+                    a1_0 = vfma(p1, w0, a1_0)
+                    a1_1 = vfma(p1, w1, a1_1)
+                    a1_2 = vfma(p1, w2, a1_2)
+                    p2 = _bload(xf, xi + 2 * n, w)
+                    a2_0 = vfma(p2, w0, a2_0)
+                    a2_1 = vfma(p2, w1, a2_1)
+                    a2_2 = vfma(p2, w2, a2_2)
+                    xi += 1
+                    wi += n
+    if has_res:
+        a0_0 = vadd(a0_0, vload(rf, o0, w))
+        a1_0 = vadd(a1_0, vload(rf, o0 + n, w))
+        a2_0 = vadd(a2_0, vload(rf, o0 + 2 * n, w))
+        a0_1 = vadd(a0_1, vload(rf, o0 + 1 * os_ob, w))
+        a1_1 = vadd(a1_1, vload(rf, o0 + 1 * os_ob + n, w))
+        a2_1 = vadd(a2_1, vload(rf, o0 + 1 * os_ob + 2 * n, w))
+        a0_2 = vadd(a0_2, vload(rf, o0 + 2 * os_ob, w))
+        a1_2 = vadd(a1_2, vload(rf, o0 + 2 * os_ob + n, w))
+        a2_2 = vadd(a2_2, vload(rf, o0 + 2 * os_ob + 2 * n, w))
+    if kind == RELU:
+        z = vzero(w)
+        a0_0 = vmax(a0_0, z)
+        a1_0 = vmax(a1_0, z)
+        a2_0 = vmax(a2_0, z)
+        a0_1 = vmax(a0_1, z)
+        a1_1 = vmax(a1_1, z)
+        a2_1 = vmax(a2_1, z)
+        a0_2 = vmax(a0_2, z)
+        a1_2 = vmax(a1_2, z)
+        a2_2 = vmax(a2_2, z)
+    elif kind == CLIP:
+        lo = vbroadcast(alpha, w)
+        hi = vbroadcast(beta, w)
+        a0_0 = vmin(vmax(a0_0, lo), hi)
+        a1_0 = vmin(vmax(a1_0, lo), hi)
+        a2_0 = vmin(vmax(a2_0, lo), hi)
+        a0_1 = vmin(vmax(a0_1, lo), hi)
+        a1_1 = vmin(vmax(a1_1, lo), hi)
+        a2_1 = vmin(vmax(a2_1, lo), hi)
+        a0_2 = vmin(vmax(a0_2, lo), hi)
+        a1_2 = vmin(vmax(a1_2, lo), hi)
+        a2_2 = vmin(vmax(a2_2, lo), hi)
+    vstore(of, o0, a0_0)
+    vstore(of, o0 + n, a1_0)
+    vstore(of, o0 + 2 * n, a2_0)
+    vstore(of, o0 + 1 * os_ob, a0_1)
+    vstore(of, o0 + 1 * os_ob + n, a1_1)
+    vstore(of, o0 + 1 * os_ob + 2 * n, a2_1)
+    vstore(of, o0 + 2 * os_ob, a0_2)
+    vstore(of, o0 + 2 * os_ob + n, a1_2)
+    vstore(of, o0 + 2 * os_ob + 2 * n, a2_2)
+    if kind > CLIP:
+        activate_block(of, o0, os_ob, 3, 3 * n, kind, alpha, beta, w)
+
+
+@njit(cache=True, nogil=True)
 def _k1x3u(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf, has_res, kind, alpha, beta, w):
     """1 output pixels x 3 blocks of W output channels; fused epilogue."""
     n = lanes(w)
@@ -1989,6 +2260,69 @@ def _k4x2u(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, s
 
 
 @njit(cache=True, nogil=True)
+def _k3x2u(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf, has_res, kind, alpha, beta, w):
+    """3 output pixels x 2 blocks of W output channels; fused epilogue."""
+    n = lanes(w)
+    a0_0 = vload(bf, b0, w)
+    a1_0 = a0_0
+    a2_0 = a0_0
+    a0_1 = vload(bf, b0 + 1 * n, w)
+    a1_1 = a0_1
+    a2_1 = a0_1
+    wi = w0
+    for ib in range(icb):
+        for i in range(kh_):
+            for j in range(kw_):
+                xi = x0 + ib * xs_ib + i * xs_kh + j * xs_kw
+                for c in range(n):
+                    w0 = vload(wf, wi, w)
+                    w1 = vload(wf, wi + 1 * wblk, w)
+                    p0 = _bload(xf, xi, w)
+                    a0_0 = vfma(p0, w0, a0_0)
+                    a0_1 = vfma(p0, w1, a0_1)
+                    p1 = _bload(xf, xi + n, w)
+                    a1_0 = vfma(p1, w0, a1_0)
+                    a1_1 = vfma(p1, w1, a1_1)
+                    p2 = _bload(xf, xi + 2 * n, w)
+                    a2_0 = vfma(p2, w0, a2_0)
+                    a2_1 = vfma(p2, w1, a2_1)
+                    xi += 1
+                    wi += n
+    if has_res:
+        a0_0 = vadd(a0_0, vload(rf, o0, w))
+        a1_0 = vadd(a1_0, vload(rf, o0 + n, w))
+        a2_0 = vadd(a2_0, vload(rf, o0 + 2 * n, w))
+        a0_1 = vadd(a0_1, vload(rf, o0 + 1 * os_ob, w))
+        a1_1 = vadd(a1_1, vload(rf, o0 + 1 * os_ob + n, w))
+        a2_1 = vadd(a2_1, vload(rf, o0 + 1 * os_ob + 2 * n, w))
+    if kind == RELU:
+        z = vzero(w)
+        a0_0 = vmax(a0_0, z)
+        a1_0 = vmax(a1_0, z)
+        a2_0 = vmax(a2_0, z)
+        a0_1 = vmax(a0_1, z)
+        a1_1 = vmax(a1_1, z)
+        a2_1 = vmax(a2_1, z)
+    elif kind == CLIP:
+        lo = vbroadcast(alpha, w)
+        hi = vbroadcast(beta, w)
+        a0_0 = vmin(vmax(a0_0, lo), hi)
+        a1_0 = vmin(vmax(a1_0, lo), hi)
+        a2_0 = vmin(vmax(a2_0, lo), hi)
+        a0_1 = vmin(vmax(a0_1, lo), hi)
+        a1_1 = vmin(vmax(a1_1, lo), hi)
+        a2_1 = vmin(vmax(a2_1, lo), hi)
+    vstore(of, o0, a0_0)
+    vstore(of, o0 + n, a1_0)
+    vstore(of, o0 + 2 * n, a2_0)
+    vstore(of, o0 + 1 * os_ob, a0_1)
+    vstore(of, o0 + 1 * os_ob + n, a1_1)
+    vstore(of, o0 + 1 * os_ob + 2 * n, a2_1)
+    if kind > CLIP:
+        activate_block(of, o0, os_ob, 2, 3 * n, kind, alpha, beta, w)
+
+
+@njit(cache=True, nogil=True)
 def _k1x2u(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf, has_res, kind, alpha, beta, w):
     """1 output pixels x 2 blocks of W output channels; fused epilogue."""
     n = lanes(w)
@@ -2228,6 +2562,50 @@ def _k4x1u(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, s
 
 
 @njit(cache=True, nogil=True)
+def _k3x1u(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf, has_res, kind, alpha, beta, w):
+    """3 output pixels x 1 blocks of W output channels; fused epilogue."""
+    n = lanes(w)
+    a0_0 = vload(bf, b0, w)
+    a1_0 = a0_0
+    a2_0 = a0_0
+    wi = w0
+    for ib in range(icb):
+        for i in range(kh_):
+            for j in range(kw_):
+                xi = x0 + ib * xs_ib + i * xs_kh + j * xs_kw
+                for c in range(n):
+                    w0 = vload(wf, wi, w)
+                    p0 = _bload(xf, xi, w)
+                    a0_0 = vfma(p0, w0, a0_0)
+                    p1 = _bload(xf, xi + n, w)
+                    a1_0 = vfma(p1, w0, a1_0)
+                    p2 = _bload(xf, xi + 2 * n, w)
+                    a2_0 = vfma(p2, w0, a2_0)
+                    xi += 1
+                    wi += n
+    if has_res:
+        a0_0 = vadd(a0_0, vload(rf, o0, w))
+        a1_0 = vadd(a1_0, vload(rf, o0 + n, w))
+        a2_0 = vadd(a2_0, vload(rf, o0 + 2 * n, w))
+    if kind == RELU:
+        z = vzero(w)
+        a0_0 = vmax(a0_0, z)
+        a1_0 = vmax(a1_0, z)
+        a2_0 = vmax(a2_0, z)
+    elif kind == CLIP:
+        lo = vbroadcast(alpha, w)
+        hi = vbroadcast(beta, w)
+        a0_0 = vmin(vmax(a0_0, lo), hi)
+        a1_0 = vmin(vmax(a1_0, lo), hi)
+        a2_0 = vmin(vmax(a2_0, lo), hi)
+    vstore(of, o0, a0_0)
+    vstore(of, o0 + n, a1_0)
+    vstore(of, o0 + 2 * n, a2_0)
+    if kind > CLIP:
+        activate_block(of, o0, os_ob, 1, 3 * n, kind, alpha, beta, w)
+
+
+@njit(cache=True, nogil=True)
 def _k1x1u(xf, wf, bf, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk, os_ob, rf, has_res, kind, alpha, beta, w):
     """1 output pixels x 1 blocks of W output channels; fused epilogue."""
     n = lanes(w)
@@ -2279,6 +2657,9 @@ def _row(nb, unit, xf, wf, bias, of, xrow, w0, b0, orow, tiles, icb, kh_, kw_, x
                 elif t == 4:
                     _k4x3u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
                            os_ob, rf, has_res, kind, alpha, beta, w)
+                elif t == 3:
+                    _k3x3u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
                 else:
                     _k1x3u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
                            os_ob, rf, has_res, kind, alpha, beta, w)
@@ -2292,6 +2673,9 @@ def _row(nb, unit, xf, wf, bias, of, xrow, w0, b0, orow, tiles, icb, kh_, kw_, x
                 elif t == 4:
                     _k4x2u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
                            os_ob, rf, has_res, kind, alpha, beta, w)
+                elif t == 3:
+                    _k3x2u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
                 else:
                     _k1x2u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
                            os_ob, rf, has_res, kind, alpha, beta, w)
@@ -2304,6 +2688,9 @@ def _row(nb, unit, xf, wf, bias, of, xrow, w0, b0, orow, tiles, icb, kh_, kw_, x
                            os_ob, rf, has_res, kind, alpha, beta, w)
                 elif t == 4:
                     _k4x1u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
+                elif t == 3:
+                    _k3x1u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
                            os_ob, rf, has_res, kind, alpha, beta, w)
                 else:
                     _k1x1u(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
@@ -2319,6 +2706,9 @@ def _row(nb, unit, xf, wf, bias, of, xrow, w0, b0, orow, tiles, icb, kh_, kw_, x
                 elif t == 4:
                     _k4x3(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
                            os_ob, rf, has_res, kind, alpha, beta, w)
+                elif t == 3:
+                    _k3x3(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
                 else:
                     _k1x3(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
                            os_ob, rf, has_res, kind, alpha, beta, w)
@@ -2332,6 +2722,9 @@ def _row(nb, unit, xf, wf, bias, of, xrow, w0, b0, orow, tiles, icb, kh_, kw_, x
                 elif t == 4:
                     _k4x2(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
                            os_ob, rf, has_res, kind, alpha, beta, w)
+                elif t == 3:
+                    _k3x2(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
                 else:
                     _k1x2(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
                            os_ob, rf, has_res, kind, alpha, beta, w)
@@ -2344,6 +2737,9 @@ def _row(nb, unit, xf, wf, bias, of, xrow, w0, b0, orow, tiles, icb, kh_, kw_, x
                            os_ob, rf, has_res, kind, alpha, beta, w)
                 elif t == 4:
                     _k4x1(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
+                           os_ob, rf, has_res, kind, alpha, beta, w)
+                elif t == 3:
+                    _k3x1(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
                            os_ob, rf, has_res, kind, alpha, beta, w)
                 else:
                     _k1x1(xf, wf, bias, of, x0, w0, b0, o0, icb, kh_, kw_, xs_ib, xs_kh, xs_kw, sxw, wblk,
@@ -2525,7 +2921,9 @@ def row_tiles(ow: int, nb: int, registers: int = 32) -> np.ndarray:
     Only tiles whose registers fit are used: t*nb accumulators + nb weight vectors + 1 broadcast input <=
     `registers` (Platform.vector_registers). AVX2's 16 ymm take 4 x 3 but not 8 x 3 (24 accumulators): the
     spills of the 8- and 7-pixel tiles ran 3x3 convs at 36-41 GFLOP/s against 71-89 with 4-pixel tiles (one
-    thread, 64->64 @56 to 256->256 @14, 2026-11-25)."""
+    thread, 64->64 @56 to 256->256 @14, 2026-11-25). There a 7-pixel row was 4+1+1+1 (the 1-pixel tiles wait on
+    FMA latency) until the 3-pixel tile made it 4+3: ResNet-50's 7x7 layers at 2 threads, 512->512 3x3 3.30 ->
+    1.69 ms, 512->2048 1x1 1.88 -> 0.74 ms; 14x14 rows 4+4+4+1+1 -> 4+4+3+3, 256->256 3x3 1.98 -> 1.74 ms."""
     tiles = [t for t in TILES if t == 1 or t * nb + nb + 1 <= registers]
     best = [(0.0, ())] + [(np.inf, ())] * ow
     for x in range(1, ow + 1):

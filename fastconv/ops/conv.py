@@ -615,19 +615,25 @@ def convtranspose_subpixel_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPIL
 # below the pointwise and depthwise kernels, which take their cases first.
 
 
-def _little_channel_padding(cfg: ConvConfig, platform) -> bool:
+def _little_channel_padding(cfg: ConvConfig, platform, in_ratio: float = 1.25) -> bool:
     """NCHWc pads channels to a multiple of W: with 3 input channels (an RGB stem) and W = 16, 81% of the FMAs
-    would multiply zeros. Chosen automatically only when padding adds at most 25% on both sides."""
+    would multiply zeros. Padding may add at most 25% output channels (whole wasted blocks, and their
+    reorders) and `in_ratio` - 1 input channels (see _prefer_nchwc_direct)."""
     w = platform.simd_width
-    return all(-(-c // w) * w <= 1.25 * c for c in (cfg.in_channels, cfg.out_channels))
+    c, m = cfg.in_channels, cfg.out_channels
+    return -(-c // w) * w <= in_ratio * c and -(-m // w) * w <= 1.25 * m
 
 
 def _prefer_nchwc_direct(cfg: ConvConfig, platform) -> bool:
     """Not for channel-padded RGB stems (2.6x slower than im2col, measured on Inception v1; the stem kernel takes
     C_in <= 4 anyway). Narrow rows are fine since the 7-pixel tile: one-node 3x3 layers vs onnxruntime
     (bench/kernels.py, 2026-11-24, 1 / 2 threads): 512->512 @7x7 direct 0.92 / 0.81 vs im2col + GEMM 1.67;
-    48->192 @13x13 1.46 / 1.05 vs 1.72; 64->256 @13x13 1.44 / 0.97 vs 1.61."""
-    return _little_channel_padding(cfg, platform)
+    48->192 @13x13 1.46 / 1.05 vs 1.72; 64->256 @13x13 1.44 / 0.97 vs 1.61. Input channels padded by up to 60%
+    are fine too: the direct kernel (with its reorders) took 0.20-0.90 of im2col + GEMM's time there (AVX2, W = 8,
+    1 and 2 threads, 2026-11-25): 6->16 5x5 @14 (LeNet) 30 vs 63 us at 1 thread, 12->32 @28 0.70, 10->64 @56
+    0.65, 6->32 @56 0.84 (3x3). The layout pass keeps the 25% rule for both sides (Conv.block_kernel): a
+    blocked trunk on such a conv would add reorder steps, and make the plan's steps depend on the host's W."""
+    return _little_channel_padding(cfg, platform, in_ratio=1.6)
 
 
 @register_kernel("Conv", "conv_nchwc_direct_f32", priority=5, supports=lambda cfg, platform: _kn.supports(cfg),

@@ -195,6 +195,26 @@ def test_automatic_choice_avoids_channel_padded_stems_and_takes_narrow_rows():
     assert select_kernel("Conv", cfg(512, 512, 7, 3), platform).name == "conv_nchwc_direct_f32"
     assert select_kernel("Conv", cfg(3, 64, 56, 3), platform, "conv_nchwc_direct_f32").name == \
         "conv_nchwc_direct_f32"
+    # input channels padded by up to 60% still take the direct kernel (6 -> 8 at W = 8: LeNet's second conv), but
+    # not 6 -> 16 at W = 16, nor output channels padded by more than 25%
+    avx2 = Platform.detect(1, simd_width=8)
+    assert select_kernel("Conv", cfg(6, 16, 14, 5), avx2).name == "conv_nchwc_direct_f32"
+    assert select_kernel("Conv", cfg(10, 64, 56, 3), avx2).name == "conv_nchwc_direct_f32"
+    assert select_kernel("Conv", cfg(6, 16, 14, 5), platform).name != "conv_nchwc_direct_f32"
+    assert select_kernel("Conv", cfg(16, 6, 14, 5), avx2).name != "conv_nchwc_direct_f32"
+
+
+def test_layout_pass_keeps_the_25_percent_rule_for_input_channels(monkeypatch):
+    """The relaxed input-channel rule picks a kernel only: a conv with 6 input channels stays NCHW in the plan
+    (blocking it would add reorder steps, and make the plan's steps depend on W)."""
+    import fastconv
+    from tests.models import zoo
+
+    for width in ("8", "16"):
+        monkeypatch.setenv("FASTCONV_SIMD_WIDTH", width)
+        sess = fastconv.InferenceSession(zoo.CASES["lenet5"].path(None))
+        plan = sess.plan_for({sess.get_inputs()[0].name: (1, 1, 28, 28)})
+        assert "Reorder" not in [s.node.op_type for s in plan.steps], width
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3])

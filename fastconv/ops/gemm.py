@@ -280,7 +280,7 @@ def gemm_rows_f32(cfg: GemmConfig, platform, b_const=None, c_const=None, epilogu
         bp[:, :n] = b.T if cfg.trans_b else b
         if cfg.alpha != 1.0:
             bp[:, :n] *= alpha
-        return bp
+        return kg.pack_rows_b(bp)
 
     def c_terms(c, bias, res):
         if row_c:

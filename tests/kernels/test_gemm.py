@@ -110,6 +110,7 @@ def test_gemm_rows_matches_float64(m, k, n, ep, chunks, seed):
     b = rng.standard_normal((k, n)).astype(np.float32)
     bp = np.full((k, ldb), 1e30, np.float32)  # garbage in the padding columns: their results are not stored
     bp[:, :n] = b
+    bp = kg.pack_rows_b(bp)                   # column panels of 64 (the last one narrower)
     bias = np.full(ldb, 1e30, np.float32)
     bias[:n] = rng.standard_normal(n)
     r = rng.standard_normal((m, n)).astype(np.float32) if ep.residual else np.zeros(1, np.float32)

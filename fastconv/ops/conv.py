@@ -640,7 +640,7 @@ def _prefer_nchwc_direct(cfg: ConvConfig, platform) -> bool:
                  prefer=_prefer_nchwc_direct)
 def conv_nchwc_direct_f32(cfg: ConvConfig, platform, w, b, epilogue=NO_EPILOGUE):
     """Dense 1-D/2-D conv (group == 1): direct convolution in NCHWc with W = platform.simd_width, register-
-    blocked micro-kernels over 7/4/1 output pixels x 1-3 blocks of W output channels, epilogue fused; reorders
+    blocked micro-kernels over 8/7/4/3/1 output pixels x 1-3 blocks of W output channels, epilogue fused; reorders
     NCHW <-> NCHWc itself (until the graph-level layout pass)."""
     return _kn.make_runner(cfg, platform.simd_width, w, b, epilogue)
 

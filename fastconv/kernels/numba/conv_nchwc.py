@@ -2,7 +2,8 @@
 
 Micro-kernel (`_kTxB`, T = 8, 7, 4, 3, 1 output pixels, B = 3, 2, 1 blocks of W output channels; W = the
 platform's SIMD width, 8 or 16, passed as a width token): T x B named vector accumulators (24 at most;
-`row_tiles` uses only those that fit the register file). Loop order per tile: input-channel block -> kh -> kw -> W input channels; per input channel B weight vectors are loaded and
+`row_tiles` uses only those that fit the register file). Loop order per tile: input-channel block -> kh ->
+kw -> W input channels; per input channel B weight vectors are loaded and
 each pixel's input value is broadcast once and FMA'd into its B accumulators: 3 + 7 loads per 21 FMAs (the
 first version, 14 pixels x 1 block, needed 15 loads per 14 FMAs and reached 75-82% of the FMA peak; this one
 96-98%, docs/KERNELS.md). The accumulators start from the bias; the epilogue (residual add, activation) is

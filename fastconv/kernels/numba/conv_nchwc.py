@@ -7,8 +7,8 @@ kw -> W input channels; per input channel B weight vectors are loaded and
 each pixel's input value is broadcast once and FMA'd into its B accumulators: 3 + 7 loads per 21 FMAs (the
 first version, 14 pixels x 1 block, needed 15 loads per 14 FMAs and reached 75-82% of the FMA peak; this one
 96-98%, docs/KERNELS.md). The accumulators start from the bias; the epilogue (residual add, activation) is
-applied before the single store. Rows are split into tiles of 7, then 4/1 for the tail; output-channel blocks
-into balanced groups of at most 3.
+applied before the single store. Rows are split into tiles at plan time (`row_tiles`: the cheapest split by a
+cost model); output-channel blocks into balanced groups of at most 3.
 
 Data: the input is copied once into a zero-bordered NCHWc buffer xp (N, ICb, Hp, Wp, W) (pads applied there,
 Hp = pad_top + H + pad_bottom), so the inner loops have no edge branches; strides and dilations are plain

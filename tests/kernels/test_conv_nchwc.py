@@ -1,18 +1,16 @@
 """Direct NCHWc convolution kernel (fastconv/kernels/numba/conv_nchwc.py, Conv kernel "conv_nchwc_direct_f32")
 against onnxruntime over drawn shapes at block width W=8 and W=16, plus the generated source, the registry
 entry and the micro-kernel's assembly."""
-import platform
-import re
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from numba import njit
 
 from fastconv.kernels.numba.codegen import generated_section
 from fastconv.kernels.numba import conv_nchwc as kn
 from fastconv.kernels.registry import kernels_for
+from tests.kernels.asm import assert_full_width_fma_no_spills
 from tests.util import assert_matches_ort, rand, single_node_model
 
 OVERRIDE = {"Conv": "conv_nchwc_direct_f32"}
@@ -131,50 +129,16 @@ def test_generated_section_is_current():
     assert gen == kn.emit_tiles(), "rerun `python -m fastconv.kernels.numba.conv_nchwc`"
 
 
-def _hottest_block(asm):
-    """The loop body (a block that jumps back to its own label) with the most FMAs: the inner k loop, not the
-    epilogue (whose exp polynomial also has FMAs, and may spill: it runs once per tile)."""
-    blocks, cur = [], []
-    for line in asm.splitlines():
-        if re.match(r"^\S+:", line):
-            blocks.append(cur)
-            cur = []
-        cur.append(line)
-    blocks.append(cur)
-    loops = []
-    for b in blocks:
-        if not b or not re.match(r"^\S+:", b[0]):
-            continue
-        label = b[0].split(":")[0]
-        end = next((i for i, ln in enumerate(b) if re.search(r"\bj\w+\s+" + re.escape(label) + r"\s*$", ln)), None)
-        if end is not None:
-            loops.append(b[:end + 1])
-    return max(loops, key=lambda b: sum("vfmadd" in ln for ln in b))
-
-
 # 32-register tiles at W = 16 on AVX-512 hosts; the 16-register ones AVX2 rows use (row_tiles) at W = 8
 @pytest.mark.parametrize("tile, fmas_min, width", [("_k7x3u", 21, 16), ("_k8x3u", 24, 16), ("_k4x3u", 12, 8),
                                                    ("_k3x3u", 9, 8)])
 def test_tile_assembly_full_width_fma_no_spills(tile, fmas_min, width):
-    from llvmlite import binding as llvm
-
-    feats = {f for f, on in llvm.get_host_cpu_features().items() if on}
-    need = "avx512f" if width == 16 else "avx2"
-    if platform.machine().lower() not in ("x86_64", "amd64") or need not in feats:
-        pytest.skip(f"assembly expectations are written for {need} hosts")
     from fastconv.kernels.numba.simd import width_token
 
-    tile = njit(getattr(kn, tile).py_func)  # fresh dispatcher: a cache-loaded one keeps no assembly
     f = np.zeros(1 << 16, np.float32)
-    tile(f, f, f, np.zeros(1 << 16, np.float32), 0, 0, 0, 0, 1, 3, 3, 4096, 256, width, width, 2304, 4096, f, True,
-         1, np.float32(0), np.float32(0), width_token(width))
-    loop = _hottest_block(tile.inspect_asm(tile.signatures[0]))
-    fmas = [ln for ln in loop if re.search(r"\bvfmadd\d{3}ps\b", ln)]
-    assert len(fmas) >= fmas_min, "\n".join(loop)
-    reg = "zmm" if width == 16 else "ymm"
-    assert all(re.search(rf"%{reg}\d+\s*$", ln) for ln in fmas), "\n".join(fmas)
-    # %rbp is a general register here (no frame pointer): only %rsp-relative operands are stack traffic
-    assert not [ln for ln in loop if re.search(r"\(%rsp\)", ln)], "spills:\n" + "\n".join(loop)
+    assert_full_width_fma_no_spills(getattr(kn, tile), (f, f, f, np.zeros(1 << 16, np.float32), 0, 0, 0, 0, 1, 3, 3,
+                                    4096, 256, width, width, 2304, 4096, f, True, 1, np.float32(0), np.float32(0),
+                                    width_token(width)), fmas_min, width)
 
 
 def test_automatic_choice_avoids_channel_padded_stems_and_takes_narrow_rows():

@@ -3,14 +3,11 @@
 W=16, every fused epilogue on the kernels' edge paths, the registry entry, the generated source and the
 micro-kernels' assembly."""
 import dataclasses
-import platform
-import re
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from numba import njit
 
 from fastconv.kernels.numba.codegen import generated_section
 from fastconv.kernels.numba import conv_stem as ks
@@ -19,6 +16,7 @@ from fastconv.kernels.registry import kernels_for, select_kernel
 from fastconv.ops.conv import ConvConfig
 from fastconv.platform import Platform
 from tests.kernels.epilogue_ref import EPILOGUES, reference
+from tests.kernels.asm import assert_full_width_fma_no_spills
 from tests.util import assert_matches_ort, rand, run_ort, single_node_model
 
 NCHW = "conv_stem_nchw_f32"
@@ -173,50 +171,15 @@ def test_generated_section_is_current():
     assert gen == ks.emit_tiles(), "rerun `python -m fastconv.kernels.numba.conv_stem`"
 
 
-def _hottest_block(asm):
-    """The loop body (a block that jumps back to its own label) with the most FMAs: the tap loop, not the
-    epilogue (whose exp polynomial also has FMAs, and may spill: it runs once per tile)."""
-    blocks, cur = [], []
-    for line in asm.splitlines():
-        if re.match(r"^\S+:", line):
-            blocks.append(cur)
-            cur = []
-        cur.append(line)
-    blocks.append(cur)
-    loops = []
-    for b in blocks:
-        if not b or not re.match(r"^\S+:", b[0]):
-            continue
-        label = b[0].split(":")[0]
-        end = next((i for i, ln in enumerate(b) if re.search(r"\bj\w+\s+" + re.escape(label) + r"\s*$", ln)), None)
-        if end is not None:
-            loops.append(b[:end + 1])
-    return max(loops, key=lambda b: sum("vfmadd" in ln for ln in b))
-
-
 # the 32-register tiles at W = 16 on AVX-512 hosts; the 16-register ones at W = 8 on AVX2 (or AVX-512) hosts
 @pytest.mark.parametrize("tile,fmas,width", [("_p4x5", 20, 16), ("_s4x6", 24, 16), ("_p4x3", 12, 8),
                                              ("_s4x2", 8, 8), ("_s3x4", 12, 8), ("_s2x6", 12, 8), ("_s1x8", 8, 8)])
 def test_tile_assembly_full_width_fma_no_spills(tile, fmas, width):
-    from llvmlite import binding as llvm
-
-    feats = {f for f, on in llvm.get_host_cpu_features().items() if on}
-    need = "avx512f" if width == 16 else "avx2"
-    if platform.machine().lower() not in ("x86_64", "amd64") or need not in feats:
-        pytest.skip(f"assembly expectations are written for {need} hosts")
     from fastconv.kernels.numba.simd import width_token
 
-    fn = njit(getattr(ks, tile).py_func)  # fresh dispatcher: a cache-loaded one keeps no assembly
     f = np.zeros(1 << 16, np.float32)
     xoff = np.arange(27, dtype=np.int64) * 7
     # _p4x5(xf, wf, bf, of, xoff, x0, m_lo, m_hi, o0, ocs, ...) / _s4x6(xf, wf, bf, of, xoff, x0, cnt, w0, b0, o0, obs, ...)
     geo = (0, 0, 4, 0, 4096) if tile.startswith("_p") else (0, 1, 0, 0, 0, 4096)
-    fn(f, f, f, np.zeros(1 << 16, np.float32), xoff, *geo, f, True, 1, np.float32(0), np.float32(0),
-       width_token(width))
-    loop = _hottest_block(fn.inspect_asm(fn.signatures[0]))
-    got = [ln for ln in loop if re.search(r"\bvfmadd\d{3}ps\b", ln)]
-    assert len(got) >= fmas, "\n".join(loop)
-    reg = "zmm" if width == 16 else "ymm"
-    assert all(re.search(rf"%{reg}\d+\s*$", ln) for ln in got), "\n".join(got)
-    # %rbp is a general register here (no frame pointer): only %rsp-relative operands are stack traffic
-    assert not [ln for ln in loop if re.search(r"\(%rsp\)", ln)], "spills:\n" + "\n".join(loop)
+    assert_full_width_fma_no_spills(getattr(ks, tile), (f, f, f, np.zeros(1 << 16, np.float32), xoff, *geo, f, True,
+                                    1, np.float32(0), np.float32(0), width_token(width)), fmas, width)

@@ -1,19 +1,17 @@
 """The packed SIMD GEMM (fastconv/kernels/numba/gemm.py) against float64 numpy: drawn shapes covering every tile
 (6 and 1 row panels, full / 1-vector / sub-vector column tails), batches, strided and offset operands, every
 epilogue, block widths 8 and 16; the generated source; the micro-kernel's assembly."""
-import platform
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from numba import njit
 
 from fastconv.kernels.numba.codegen import generated_section
 from fastconv.kernels.numba import gemm as kg
 from fastconv.kernels.numba.simd import W16
 from tests.kernels.epilogue_ref import EPILOGUES, reference
-from tests.kernels.test_conv_nchwc import _hottest_block
+from tests.kernels.asm import assert_full_width_fma_no_spills
 
 
 @pytest.mark.parametrize("width", [8, 16])
@@ -80,22 +78,9 @@ def test_generated_section_is_current():
 
 
 def test_6x4_tile_assembly_full_width_fma_no_spills():
-    import re
-
-    from llvmlite import binding as llvm
-
-    feats = {f for f, on in llvm.get_host_cpu_features().items() if on}
-    if platform.machine().lower() not in ("x86_64", "amd64") or "avx512f" not in feats:
-        pytest.skip("assembly expectations are written for AVX-512 hosts")
-    tile = njit(kg._g6x4.py_func)  # a fresh dispatcher: one loaded from the cache keeps no assembly
     f = np.zeros(1 << 14, np.float32)
-    tile(f, 0, f, 0, 64, np.zeros(1 << 14, np.float32), 0, 64, 16, f, 0, 6, f, True, 1, np.float32(0),
-         np.float32(0), W16)
-    loop = _hottest_block(tile.inspect_asm(tile.signatures[0]))
-    fmas = [ln for ln in loop if re.search(r"\bvfmadd\d{3}ps\b", ln)]
-    assert len(fmas) >= 24, "\n".join(loop)
-    assert all(re.search(r"%zmm\d+\s*$", ln) for ln in fmas), "\n".join(fmas)
-    assert not [ln for ln in loop if re.search(r"\(%rsp\)", ln)], "spills:\n" + "\n".join(loop)
+    assert_full_width_fma_no_spills(kg._g6x4, (f, 0, f, 0, 64, np.zeros(1 << 14, np.float32), 0, 64, 16, f, 0, 6, f,
+                                    True, 1, np.float32(0), np.float32(0), W16), 24, 16)
 
 
 @settings(max_examples=40, deadline=None)

@@ -799,8 +799,8 @@ def gemm(pa: PackedA, b: np.ndarray, c: np.ndarray, width: int, epilogue: Epilog
 # of ROWS_PANEL (the last one narrower): panel p holds columns [64p, 64p + pw) as a (k, pw) row-major block
 # (`pack_rows_b`), so a tile streams one contiguous block. Row-major (k, ldb) made each k step jump ldb floats
 # (16 KB for AlexNet's 4096 columns, past the hardware prefetchers' page): 15.6 ms for its 9216 x 4096 layer at
-# batch 1 against onnxruntime's 8.5. The bias runs along N (a Gemm's
-# C), which the panel kernel above cannot take (its bias is per row of A). A is read in place (no packing: with
+# batch 1 against onnxruntime's 8.5. The bias runs along N (a Gemm's C), which the panel kernel above cannot
+# take (its bias is per row of A). A is read in place (no packing: with
 # one row per tile its broadcasts are consecutive floats). Tiles: 1 row x 4 vectors of 16 columns, then 1 vector;
 # the last vector of a row stores only its valid columns. Vectors are 16 lanes on every target (a literal: a
 # width token argument costs ~2 us per call, more than the whole product at LeNet's sizes).
@@ -834,8 +834,8 @@ def _rows_range(a, bp, bias, res, y, m, k, n, ldb, v0, v1, has_res, kind, alpha,
     v = v0
     while v < v1:
         col = v * 16
-        panel = (v // 4) * 64              # the first column of v's panel
-        pw = min(64, ldb - panel)          # its width
+        panel = col // ROWS_PANEL * ROWS_PANEL   # the first column of v's panel
+        pw = min(ROWS_PANEL, ldb - panel)        # its width
         if v + 4 <= v1:
             for i in range(m):
                 c0 = vload(bias, col, 16)
@@ -851,7 +851,7 @@ def _rows_range(a, bp, bias, res, y, m, k, n, ldb, v0, v1, has_res, kind, alpha,
                     c2 = vfma(x, vload(bp, bi + 32, 16), c2)
                     c3 = vfma(x, vload(bp, bi + 48, 16), c3)
                     ai += 1
-                    bi += 64
+                    bi += ROWS_PANEL
                 yo = i * n + col
                 _rows_out(c0, y, res, yo, n - col, has_res, kind, alpha, beta)
                 _rows_out(c1, y, res, yo + 16, n - col - 16, has_res, kind, alpha, beta)
